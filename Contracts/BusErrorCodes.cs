@@ -1,0 +1,34 @@
+namespace OrleansBus.Contracts;
+
+/// <summary>Stable error codes carried in the <c>code</c> field of every problem+json reply.</summary>
+public static class BusErrorCodes
+{
+    /// <summary>400: the category name breaks the name rule.</summary>
+    public const string InvalidCategoryName = "invalid_category_name";
+    /// <summary>400: a chunk name is malformed.</summary>
+    public const string InvalidChunkName = "invalid_chunk_name";
+    /// <summary>400: the body does not end with a newline.</summary>
+    public const string MissingTrailingNewline = "missing_trailing_newline";
+    /// <summary>400: the body is empty.</summary>
+    public const string EmptyBody = "empty_body";
+    /// <summary>400: a query parameter or setting has a bad value.</summary>
+    public const string InvalidArgument = "invalid_argument";
+    /// <summary>404: the category does not exist.</summary>
+    public const string CategoryNotFound = "category_not_found";
+    /// <summary>404: the chunk does not exist.</summary>
+    public const string ChunkNotFound = "chunk_not_found";
+    /// <summary>413: one message exceeds MaxMessageBytes.</summary>
+    public const string MessageTooLarge = "message_too_large";
+    /// <summary>413: the request body exceeds MaxRequestBytes.</summary>
+    public const string RequestTooLarge = "request_too_large";
+    /// <summary>416: the read offset lies beyond the chunk's readable size.</summary>
+    public const string OffsetOutOfRange = "offset_out_of_range";
+    /// <summary>503: the chunk failed its checksum check and is quarantined.</summary>
+    public const string ChunkCorrupt = "chunk_corrupt";
+    /// <summary>503: the silo is not ready (starting or stopping).</summary>
+    public const string NotReady = "not_ready";
+    /// <summary>507: the disk is full; nothing of the request was kept.</summary>
+    public const string DiskFull = "disk_full";
+    /// <summary>500: an unexpected server error.</summary>
+    public const string Internal = "internal_error";
+}

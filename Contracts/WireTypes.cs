@@ -1,0 +1,75 @@
+using System.Text.Json.Serialization;
+
+namespace OrleansBus.Contracts;
+
+/// <summary>Reply to a produce: where the batch landed and which guarantee was met.</summary>
+/// <param name="Category">The category written to.</param>
+/// <param name="Chunk">The chunk holding the whole batch (a batch never spans chunks).</param>
+/// <param name="Offset">Byte offset of the batch's first message inside the chunk.</param>
+/// <param name="Length">Length of the batch in bytes.</param>
+/// <param name="Messages">Number of messages in the batch.</param>
+/// <param name="Durability">The guarantee met: <c>page-cache</c>, <c>fsync</c> or <c>replicas:N</c>.</param>
+public sealed record ProduceResult(
+    [property: JsonPropertyName("category")] string Category,
+    [property: JsonPropertyName("chunk")] string Chunk,
+    [property: JsonPropertyName("offset")] long Offset,
+    [property: JsonPropertyName("length")] long Length,
+    [property: JsonPropertyName("messages")] int Messages,
+    [property: JsonPropertyName("durability")] string Durability);
+
+/// <summary>One chunk of a category, as listed by <c>GET /v1/categories/{c}/chunks</c>.</summary>
+/// <param name="Name">Chunk name, <c>&lt;owner&gt;-chunk&lt;seq:000000000&gt;</c>.</param>
+/// <param name="Owner">The silo that writes (wrote) the chunk.</param>
+/// <param name="State"><c>active</c>, <c>sealed</c>, <c>archived</c>, <c>expired</c> or <c>corrupt</c>.</param>
+/// <param name="Size">Readable size in bytes (final once sealed).</param>
+/// <param name="Messages">Number of messages in the readable size.</param>
+public sealed record ChunkInfo(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("owner")] string Owner,
+    [property: JsonPropertyName("state")] string State,
+    [property: JsonPropertyName("size")] long Size,
+    [property: JsonPropertyName("messages")] long Messages);
+
+/// <summary>A category's settings, as read and written by <c>GET/PUT /v1/categories/{c}</c>.</summary>
+/// <param name="Name">The category name.</param>
+/// <param name="MaxChunkBytes">Size at which the active chunk is sealed.</param>
+/// <param name="MaxChunkAgeMs">Age in milliseconds after which a non-empty active chunk is sealed.</param>
+/// <param name="DefaultDurability">Durability of a produce that names none: <c>page-cache</c> or <c>fsync</c>.</param>
+public sealed record CategoryInfo(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("maxChunkBytes")] long MaxChunkBytes,
+    [property: JsonPropertyName("maxChunkAgeMs")] long MaxChunkAgeMs,
+    [property: JsonPropertyName("defaultDurability")] string DefaultDurability);
+
+/// <summary>Body of <c>PUT /v1/categories/{c}</c>: every field is optional; missing ones keep their value.</summary>
+/// <param name="MaxChunkBytes">Size at which the active chunk is sealed.</param>
+/// <param name="MaxChunkAgeMs">Age in milliseconds after which a non-empty active chunk is sealed.</param>
+/// <param name="DefaultDurability">Durability of a produce that names none.</param>
+public sealed record CategorySettingsUpdate(
+    [property: JsonPropertyName("maxChunkBytes")] long? MaxChunkBytes,
+    [property: JsonPropertyName("maxChunkAgeMs")] long? MaxChunkAgeMs,
+    [property: JsonPropertyName("defaultDurability")] string? DefaultDurability);
+
+/// <summary>An RFC 9457 problem document with the bus's stable error code and the failing value and limit.</summary>
+/// <param name="Type">A URI naming the error kind.</param>
+/// <param name="Title">Short summary.</param>
+/// <param name="Status">HTTP status code.</param>
+/// <param name="Detail">What failed, with the value and the limit.</param>
+/// <param name="Code">Stable machine-readable code, for example <c>message_too_large</c>.</param>
+/// <param name="Value">The value that failed, when there is one.</param>
+/// <param name="Limit">The limit it broke, when there is one.</param>
+public sealed record BusProblem(
+    [property: JsonPropertyName("type")] string Type,
+    [property: JsonPropertyName("title")] string Title,
+    [property: JsonPropertyName("status")] int Status,
+    [property: JsonPropertyName("detail")] string Detail,
+    [property: JsonPropertyName("code")] string Code,
+    [property: JsonPropertyName("value")] object? Value = null,
+    [property: JsonPropertyName("limit")] object? Limit = null);
+
+/// <summary>Header names of the public API.</summary>
+public static class BusHeaders
+{
+    /// <summary>On a raw read: the offset to read next.</summary>
+    public const string NextOffset = "Bus-Next-Offset";
+}

@@ -1,0 +1,21 @@
+using OrleansBus.Silo.Storage;
+
+namespace OrleansBus.Silo.Api;
+
+/// <summary>The public HTTP API v1 routes (paths fixed by ARCHITECTURE.md).</summary>
+public static class BusApi
+{
+    public static void MapBusApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/health/live", HealthEndpoints.Live);
+        app.MapGet("/health/ready", HealthEndpoints.Ready);
+
+        var v1 = app.MapGroup("/v1/categories");
+        v1.MapGet("", CategoryEndpoints.List);
+        v1.MapGet("/{category}", CategoryEndpoints.Get);
+        v1.MapPut("/{category}", CategoryEndpoints.PutAsync);
+        v1.MapPost("/{category}/messages", ProduceEndpoint.HandleAsync);
+        v1.MapGet("/{category}/chunks", ChunkEndpoints.List);
+        v1.MapGet("/{category}/chunks/{chunk}", ChunkEndpoints.ReadAsync);
+    }
+}

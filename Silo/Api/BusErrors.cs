@@ -1,0 +1,80 @@
+using OrleansBus.Contracts;
+
+namespace OrleansBus.Silo.Api;
+
+/// <summary>
+/// The one error catalogue: every refusal the API makes, as application/problem+json with a stable code,
+/// the value and the limit. Endpoints return these; nothing else writes an error body.
+/// </summary>
+public static class BusErrors
+{
+    private const string TypeBase = "https://orleansbus.dev/errors/";
+
+    public static IResult Problem(int status, string code, string title, string detail, object? value = null, object? limit = null) =>
+        Results.Json(new BusProblem(TypeBase + code, title, status, detail, code, value, limit),
+            BusJsonContext.Default.BusProblem, contentType: "application/problem+json", statusCode: status);
+
+    public static IResult InvalidCategoryName(string? name) =>
+        Problem(400, BusErrorCodes.InvalidCategoryName, "Invalid category name",
+            CategoryName.Explain(name) ?? "Invalid category name.", Printable(name), CategoryName.MaxLength);
+
+    public static IResult InvalidChunkName(string? name) =>
+        Problem(400, BusErrorCodes.InvalidChunkName, "Invalid chunk name",
+            "Chunk names look like <owner>-chunk<seq:000000000>.", Printable(name));
+
+    public static IResult InvalidArgument(string parameter, string? value, string rule) =>
+        Problem(400, BusErrorCodes.InvalidArgument, "Invalid argument", $"{parameter}={Printable(value)} is invalid: {rule}.", Printable(value), rule);
+
+    public static IResult CategoryNotFound(string name) =>
+        Problem(404, BusErrorCodes.CategoryNotFound, "Category not found", $"Category {name} does not exist.", name);
+
+    public static IResult ChunkNotFound(string category, string chunk) =>
+        Problem(404, BusErrorCodes.ChunkNotFound, "Chunk not found", $"Chunk {chunk} does not exist in category {category}.", chunk);
+
+    public static IResult OffsetOutOfRange(long offset, long size) =>
+        Problem(416, BusErrorCodes.OffsetOutOfRange, "Offset out of range", $"Offset {offset} is beyond the chunk's readable size {size}.", offset, size);
+
+    public static IResult ChunkCorrupt(string chunk, string? reason) =>
+        Problem(503, BusErrorCodes.ChunkCorrupt, "Chunk corrupt", $"Chunk {chunk} is quarantined: {reason}.", chunk);
+
+    public static IResult EmptyBody() =>
+        Problem(400, BusErrorCodes.EmptyBody, "Empty body", "The body holds no message; send newline-terminated messages.", 0, 1);
+
+    public static IResult MissingTrailingNewline(long messageNumber) =>
+        Problem(400, BusErrorCodes.MissingTrailingNewline, "Missing trailing newline",
+            $"Message {messageNumber} does not end with '\\n'; every message must.", messageNumber);
+
+    public static IResult MessageTooLarge(long messageNumber, long bytes, int limit) =>
+        Problem(413, BusErrorCodes.MessageTooLarge, "Message too large",
+            $"Message {messageNumber} is over {limit} bytes (at least {bytes} read); limit {limit}.", bytes, limit);
+
+    public static IResult RequestTooLarge(long bytes, int limit) =>
+        Problem(413, BusErrorCodes.RequestTooLarge, "Request too large",
+            $"The body is {bytes} bytes or more; limit {limit}.", bytes, limit);
+
+    public static IResult DiskFull(string detail) =>
+        Problem(507, BusErrorCodes.DiskFull, "Insufficient storage", detail + " Nothing of the request was kept.");
+
+    public static IResult NotReady() =>
+        Problem(503, BusErrorCodes.NotReady, "Not ready", "The silo is starting or stopping.");
+
+    public static IResult Internal(string detail) =>
+        Problem(500, BusErrorCodes.Internal, "Internal error", detail);
+
+    /// <summary>Echoes a bad value back safely: control characters escaped, length capped.</summary>
+    private static string? Printable(string? value)
+    {
+        if (value is null)
+            return null;
+        var capped = value.Length > 300 ? value[..300] + "…" : value;
+        var builder = new System.Text.StringBuilder(capped.Length);
+        foreach (var c in capped)
+        {
+            if (char.IsControl(c))
+                builder.Append(System.Globalization.CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
+            else
+                builder.Append(c);
+        }
+        return builder.ToString();
+    }
+}

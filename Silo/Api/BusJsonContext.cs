@@ -1,0 +1,16 @@
+using System.Text.Json.Serialization;
+using OrleansBus.Contracts;
+
+namespace OrleansBus.Silo.Api;
+
+/// <summary>Source-generated JSON for the wire types: no reflection on the request path.</summary>
+[JsonSerializable(typeof(BusProblem))]
+[JsonSerializable(typeof(ProduceResult))]
+[JsonSerializable(typeof(ChunkInfo[]))]
+[JsonSerializable(typeof(CategoryInfo))]
+[JsonSerializable(typeof(CategoryInfo[]))]
+[JsonSerializable(typeof(CategorySettingsUpdate))]
+[JsonSerializable(typeof(long))]
+[JsonSerializable(typeof(int))]
+[JsonSerializable(typeof(string))]
+public sealed partial class BusJsonContext : JsonSerializerContext;

@@ -1,0 +1,74 @@
+using System.Globalization;
+using OrleansBus.Contracts;
+using OrleansBus.Silo.Hosting;
+using OrleansBus.Silo.Metadata;
+using OrleansBus.Silo.Storage;
+
+namespace OrleansBus.Silo.Api;
+
+/// <summary><c>GET /v1/categories/{c}/chunks</c> and the raw read <c>GET /v1/categories/{c}/chunks/{chunk}</c>.</summary>
+public static class ChunkEndpoints
+{
+    public static IResult List(string category, LogStore store)
+    {
+        if (!CategoryName.IsValid(category))
+            return BusErrors.InvalidCategoryName(category);
+        var log = store.Find(category);
+        if (log is null)
+            return BusErrors.CategoryNotFound(category);
+        var chunks = log.Chunks;
+        var infos = new ChunkInfo[chunks.Count];
+        for (var i = 0; i < chunks.Count; i++)
+        {
+            var c = chunks[i];
+            infos[i] = new ChunkInfo(c.Name, c.Owner, c.State, c.Size, c.Messages);
+        }
+        return Results.Json(infos, BusJsonContext.Default.ChunkInfoArray);
+    }
+
+    public static async Task ReadAsync(HttpContext http, string category, string chunk, LogStore store, Microsoft.Extensions.Options.IOptions<BusOptions> options)
+    {
+        var error = Validate(http, category, chunk, store, options.Value, out var target, out var offset, out var maxBytes);
+        if (error is not null)
+        {
+            await error.ExecuteAsync(http);
+            return;
+        }
+        using var slice = ChunkReader.Read(target!, offset, maxBytes);
+        http.Response.ContentType = "application/octet-stream";
+        http.Response.Headers[BusHeaders.NextOffset] = slice.NextOffset.ToString(CultureInfo.InvariantCulture);
+        http.Response.ContentLength = slice.Memory.Length;
+        await http.Response.Body.WriteAsync(slice.Memory, http.RequestAborted);
+    }
+
+    private static IResult? Validate(HttpContext http, string category, string chunkName, LogStore store, BusOptions limits,
+        out Chunk? chunk, out long offset, out int maxBytes)
+    {
+        chunk = null;
+        offset = 0;
+        maxBytes = 1024 * 1024;
+        if (!CategoryName.IsValid(category))
+            return BusErrors.InvalidCategoryName(category);
+        if (!ChunkName.TryParse(chunkName, out _, out _))
+            return BusErrors.InvalidChunkName(chunkName);
+        var query = http.Request.Query;
+        var offsetText = query["offset"].ToString();
+        if (offsetText.Length > 0 && (!long.TryParse(offsetText, NumberStyles.None, CultureInfo.InvariantCulture, out offset)))
+            return BusErrors.InvalidArgument("offset", offsetText, "a non-negative integer");
+        var maxText = query["max_bytes"].ToString();
+        if (maxText.Length > 0 && (!int.TryParse(maxText, NumberStyles.None, CultureInfo.InvariantCulture, out maxBytes) || maxBytes < 1 || maxBytes > limits.MaxReadBytes))
+            return BusErrors.InvalidArgument("max_bytes", maxText, $"an integer from 1 to {limits.MaxReadBytes}");
+        var log = store.Find(category);
+        if (log is null)
+            return BusErrors.CategoryNotFound(category);
+        chunk = log.FindChunk(chunkName);
+        if (chunk is null)
+            return BusErrors.ChunkNotFound(category, chunkName);
+        if (chunk.State == ChunkStates.Corrupt)
+            return BusErrors.ChunkCorrupt(chunkName, chunk.CorruptReason);
+        var size = chunk.Size;
+        if (offset > size)
+            return BusErrors.OffsetOutOfRange(offset, size);
+        return null;
+    }
+}

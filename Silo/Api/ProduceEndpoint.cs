@@ -1,0 +1,65 @@
+using OrleansBus.Contracts;
+using OrleansBus.Silo.Hosting;
+using OrleansBus.Silo.Storage;
+
+namespace OrleansBus.Silo.Api;
+
+/// <summary>
+/// <c>POST /v1/categories/{c}/messages?durability=</c>: validates the name, the query and the whole body
+/// before anything is written, hands the batch to the category's writer, and answers where it landed and
+/// which guarantee was met. ProduceEndpoint → LogStore/CategoryLog → ChunkWriter → chunk file + index.
+/// </summary>
+public static class ProduceEndpoint
+{
+    public static async Task<IResult> HandleAsync(HttpContext http, string category, LogStore store, Microsoft.Extensions.Options.IOptions<BusOptions> options)
+    {
+        if (!CategoryName.IsValid(category))
+            return BusErrors.InvalidCategoryName(category);
+        var durabilityText = http.Request.Query["durability"].ToString();
+        Durability? requested = null;
+        if (durabilityText.Length > 0)
+        {
+            if (!DurabilityNames.TryParse(durabilityText, out var parsed))
+                return BusErrors.InvalidArgument("durability", durabilityText, "one of page-cache, fsync");
+            requested = parsed;
+        }
+        if (!store.IsReady)
+            return BusErrors.NotReady();
+
+        var limits = options.Value;
+        var contentLength = http.Request.ContentLength;
+        if (contentLength > limits.MaxRequestBytes)
+            return BusErrors.RequestTooLarge(contentLength.Value, limits.MaxRequestBytes);
+
+        using var batch = await ProduceBatch.ReadAsync(http.Request.BodyReader, contentLength, limits.MaxMessageBytes, limits.MaxRequestBytes, http.RequestAborted);
+        switch (batch.Error)
+        {
+            case BatchError.Empty:
+                return BusErrors.EmptyBody();
+            case BatchError.MissingTrailingNewline:
+                return BusErrors.MissingTrailingNewline(batch.ErrorMessageNumber);
+            case BatchError.MessageTooLarge:
+                return BusErrors.MessageTooLarge(batch.ErrorMessageNumber, batch.ErrorValue, limits.MaxMessageBytes);
+            case BatchError.RequestTooLarge:
+                return BusErrors.RequestTooLarge(batch.ErrorValue, limits.MaxRequestBytes);
+        }
+
+        try
+        {
+            var log = await store.GetOrCreateAsync(category, http.RequestAborted);
+            var durability = requested ?? (log.Settings.DefaultDurability == DurabilityNames.Fsync ? Durability.Fsync : Durability.PageCache);
+            var result = await log.Writer.AppendAsync(new AppendRequest(batch.Memory, batch.Messages, batch.Crc, durability == Durability.Fsync));
+            return Results.Json(
+                new ProduceResult(category, result.Chunk, result.Offset, result.Length, result.Messages, result.Synced ? DurabilityNames.Fsync : DurabilityNames.PageCache),
+                BusJsonContext.Default.ProduceResult);
+        }
+        catch (DiskFullException e)
+        {
+            return BusErrors.DiskFull(e.Message);
+        }
+        catch (IOException e) when (NativeFile.IsDiskFull(e))
+        {
+            return BusErrors.DiskFull(e.Message);
+        }
+    }
+}

@@ -1,0 +1,48 @@
+using System.ComponentModel.DataAnnotations;
+using OrleansBus.Contracts;
+
+namespace OrleansBus.Silo.Hosting;
+
+/// <summary>
+/// Configuration section <c>Bus</c> (so <c>--Bus:DataDir=/x</c>, env <c>Bus__DataDir</c>, appsettings).
+/// Validated at start: a bad value stops the host and names its key.
+/// </summary>
+public sealed class BusOptions
+{
+    public const string Section = "Bus";
+
+    /// <summary>Folder holding chunk files, the metadata database and the lock file.</summary>
+    [Required]
+    public string DataDir { get; set; } = "./data";
+
+    /// <summary>This silo's name: the owner part of every chunk it writes. Must stay stable across restarts.</summary>
+    [Required, RegularExpression("^[a-z0-9][a-z0-9-]{0,62}$")]
+    public string SiloId { get; set; } = "silo1";
+
+    [Range(2, 256 * 1024 * 1024)]
+    public int MaxMessageBytes { get; set; } = BusLimits.DefaultMaxMessageBytes;
+
+    [Range(2, 1024 * 1024 * 1024)]
+    public int MaxRequestBytes { get; set; } = BusLimits.DefaultMaxRequestBytes;
+
+    [Range(1, 1024 * 1024 * 1024)]
+    public int MaxReadBytes { get; set; } = BusLimits.DefaultMaxReadBytes;
+
+    /// <summary>Default chunk size for new categories; each category may override it.</summary>
+    [Range(1024L, 1L << 40)]
+    public long MaxChunkBytes { get; set; } = BusLimits.DefaultMaxChunkBytes;
+
+    /// <summary>Default chunk age for new categories; each category may override it.</summary>
+    public TimeSpan MaxChunkAge { get; set; } = BusLimits.DefaultMaxChunkAge;
+
+    /// <summary>Durability of a produce that names none, for new categories: <c>page-cache</c> or <c>fsync</c>.</summary>
+    [RegularExpression("^(page-cache|fsync)$")]
+    public string DefaultDurability { get; set; } = DurabilityNames.PageCache;
+
+    /// <summary>How often the age sealer looks for chunks past their MaxChunkAge.</summary>
+    public TimeSpan SealCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Batches a writer accepts ahead of the disk before producers wait (back-pressure).</summary>
+    [Range(1, 65536)]
+    public int WriterQueueLength { get; set; } = 1024;
+}

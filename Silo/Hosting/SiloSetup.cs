@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Options;
+using OrleansBus.Silo.Metadata;
+using OrleansBus.Silo.Storage;
+
+namespace OrleansBus.Silo.Hosting;
+
+/// <summary>Service registration for a silo: options (validated at start), metadata, storage, Kestrel limits.</summary>
+public static class SiloSetup
+{
+    public const string DefaultUrl = "http://127.0.0.1:8080";
+
+    public static WebApplicationBuilder AddBusSilo(this WebApplicationBuilder builder)
+    {
+        // The embedded default listens on loopback:8080 unless --urls / ASPNETCORE_URLS say otherwise.
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+            builder.WebHost.UseUrls(DefaultUrl);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            // The produce endpoint enforces MaxRequestBytes itself (with a problem+json body); Kestrel's own cap would answer first without one.
+            kestrel.Limits.MaxRequestBodySize = null;
+            kestrel.AddServerHeader = false;
+        });
+        builder.Services.AddOptions<BusOptions>()
+            .Bind(builder.Configuration.GetSection(BusOptions.Section))
+            .ValidateDataAnnotations()
+            .Validate(o => o.MaxChunkAge > TimeSpan.Zero, "Bus:MaxChunkAge must be positive.")
+            .Validate(o => o.SealCheckInterval > TimeSpan.Zero, "Bus:SealCheckInterval must be positive.")
+            .Validate(o => o.MaxMessageBytes <= o.MaxRequestBytes, "Bus:MaxMessageBytes must not exceed Bus:MaxRequestBytes.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<IMetadataStore>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<BusOptions>>().Value;
+            var dataDir = Path.GetFullPath(options.DataDir);
+            Directory.CreateDirectory(dataDir);
+            return new SqliteMetadataStore(Path.Combine(dataDir, "metadata.db"));
+        });
+        builder.Services.AddSingleton<LogStore>();
+        builder.Services.AddHostedService<StorageService>();
+        builder.Services.AddHostedService<AgeSealer>();
+        return builder;
+    }
+}

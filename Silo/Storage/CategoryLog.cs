@@ -1,0 +1,64 @@
+using Microsoft.Extensions.Logging;
+using OrleansBus.Silo.Metadata;
+
+namespace OrleansBus.Silo.Storage;
+
+/// <summary>
+/// One category on this silo: its settings, its chunks (oldest first) and its <see cref="ChunkWriter"/>.
+/// Created by <see cref="LogStore"/> (on first write, or at start for categories in the catalog).
+/// Thread safe: the chunk list is replaced copy-on-write, so listing and reads never block the writer.
+/// </summary>
+public sealed class CategoryLog : IAsyncDisposable
+{
+    private readonly Lock _chunksLock = new();
+    private volatile Chunk[] _chunks = [];
+    private volatile CategoryRecord _settings;
+    private ChunkWriter? _writer;
+
+    internal CategoryLog(CategoryRecord settings, string directory)
+    {
+        _settings = settings;
+        Directory = directory;
+    }
+
+    public string Name => _settings.Name;
+    public string Directory { get; }
+    public CategoryRecord Settings => _settings;
+    public IReadOnlyList<Chunk> Chunks => _chunks;
+
+    internal ChunkWriter Writer => _writer ?? throw new InvalidOperationException("The category has no writer yet.");
+
+    internal void StartWriter(IMetadataStore metadata, string owner, int queueLength, TimeProvider time, ILogger logger) =>
+        _writer = new ChunkWriter(this, metadata, owner, queueLength, time, logger);
+
+    internal void UpdateSettings(CategoryRecord settings) => _settings = settings;
+
+    internal void AddChunk(Chunk chunk)
+    {
+        lock (_chunksLock)
+        {
+            var next = new Chunk[_chunks.Length + 1];
+            _chunks.CopyTo(next, 0);
+            next[^1] = chunk;
+            _chunks = next;
+        }
+    }
+
+    public Chunk? FindChunk(string name)
+    {
+        foreach (var chunk in _chunks)
+        {
+            if (chunk.Name == name)
+                return chunk;
+        }
+        return null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_writer is not null)
+            await _writer.DisposeAsync();
+        foreach (var chunk in _chunks)
+            chunk.Dispose();
+    }
+}

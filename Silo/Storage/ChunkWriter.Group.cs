@@ -1,0 +1,144 @@
+using Microsoft.Extensions.Logging;
+using OrleansBus.Silo.Metadata;
+
+namespace OrleansBus.Silo.Storage;
+
+public sealed partial class ChunkWriter
+{
+    /// <summary>Writes the queued group with one vectored write, indexes it, publishes it, syncs once if asked.</summary>
+    private void FlushGroup()
+    {
+        if (_group.Count == 0)
+            return;
+        var chunk = _active!;
+        var start = _activeSize;
+        var position = start;
+        var messages = _activeMessages;
+        var needsSync = false;
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        for (var i = 0; i < _group.Count; i++)
+        {
+            var append = _group[i];
+            append.Chunk = chunk;
+            append.Offset = position;
+            position += append.Batch.Length;
+            messages += append.Messages;
+            needsSync |= append.Fsync;
+            _segments.Add(append.Batch);
+            new IndexEntry(position, append.Messages, append.Crc, now).WriteTo(_indexBuffer.AsSpan(i * IndexEntry.Size, IndexEntry.Size));
+        }
+
+        var indexStart = _activeEntries * IndexEntry.Size;
+        try
+        {
+            // Data before index: a crash between the two leaves only a torn tail that recovery cuts.
+            RandomAccess.Write(_data!, _segments, start);
+            RandomAccess.Write(_index!, _indexBuffer.AsSpan(0, _group.Count * IndexEntry.Size), indexStart);
+        }
+        catch (IOException e)
+        {
+            RollBack(chunk, start, indexStart, e);
+            return;
+        }
+
+        _activeSize = position;
+        _activeMessages = messages;
+        _activeEntries += _group.Count;
+        chunk.Publish(position, messages);
+        Log.BatchesWritten(_logger, _log.Name, chunk.Name, _group.Count, position - start);
+
+        Exception? syncError = null;
+        if (needsSync)
+        {
+            try
+            {
+                NativeFile.DataSync(_data!);
+                NativeFile.DataSync(_index!);
+            }
+            catch (IOException e)
+            {
+                // The bytes are written (and visible) but not known durable: fsync callers get an error
+                // and may retry (at-least-once); page-cache callers got what they asked for.
+                syncError = e;
+                Log.SyncFailed(_logger, e, chunk.DataPath);
+            }
+        }
+        foreach (var append in _group)
+        {
+            if (append.Fsync && syncError is not null)
+                append.Completion.TrySetException(new IOException($"fdatasync of {chunk.Name} failed.", syncError));
+            else
+                append.Completion.TrySetResult(new AppendResult(chunk.Name, append.Offset, append.Batch.Length, append.Messages, append.Fsync));
+        }
+        _group.Clear();
+        _segments.Clear();
+    }
+
+    /// <summary>Cuts a failed group's bytes back off so nothing of it stays on disk or becomes visible.</summary>
+    private void RollBack(Chunk chunk, long dataLength, long indexLength, IOException error)
+    {
+        var diskFull = NativeFile.IsDiskFull(error);
+        try
+        {
+            RandomAccess.SetLength(_data!, dataLength);
+            RandomAccess.SetLength(_index!, indexLength);
+        }
+        catch (IOException e)
+        {
+            // Cannot even truncate: readers still never see the bytes (size not published), and recovery
+            // cuts them as a torn tail. Stop appending to this chunk.
+            Log.RollbackFailed(_logger, e, chunk.DataPath);
+            RotateOut();
+        }
+        Log.WriteFailed(_logger, error, chunk.DataPath, dataLength, diskFull);
+        foreach (var append in _group)
+        {
+            append.Completion.TrySetException(diskFull
+                ? new DiskFullException($"No space left for {append.Batch.Length} bytes in {chunk.Name}.", error)
+                : new IOException($"Writing {chunk.Name} failed: {error.Message}", error));
+        }
+        _group.Clear();
+        _segments.Clear();
+    }
+
+    /// <summary>Creates the next chunk: catalog row first, then the files, so no file exists that the catalog does not name.</summary>
+    private async Task<bool> TryOpenChunkAsync(AppendRequest first)
+    {
+        try
+        {
+            var seq = await _metadata.NextChunkSequenceAsync(_owner, _log.Name, CancellationToken.None);
+            var name = ChunkName.Format(_owner, seq);
+            var createdAt = _time.GetUtcNow();
+            await _metadata.AddChunkAsync(new ChunkRecord(_log.Name, name, _owner, seq, ChunkStates.Active, 0, 0, createdAt, null), CancellationToken.None);
+            var path = Path.Combine(_log.Directory, name);
+            _data = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+            _index = File.OpenHandle(path + ".idx", FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+            _activeSize = _activeMessages = _activeEntries = 0;
+            var chunk = new Chunk(_log.Name, name, _owner, seq, path, ChunkStates.Active, 0, 0, createdAt);
+            _log.AddChunk(chunk);
+            Volatile.Write(ref _active, chunk);
+            Log.ChunkOpened(_logger, _log.Name, name);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or MetadataStoreException or UnauthorizedAccessException)
+        {
+            _data?.Dispose();
+            _index?.Dispose();
+            _data = _index = null;
+            Log.ChunkOpenFailed(_logger, e, _log.Name);
+            first.Completion.TrySetException(e is IOException io && NativeFile.IsDiskFull(io)
+                ? new DiskFullException("No space left to create a chunk.", io)
+                : e);
+            return false;
+        }
+    }
+
+    /// <summary>Stops appending to the active chunk and hands it to the sealer.</summary>
+    private void RotateOut()
+    {
+        var chunk = _active!;
+        _sealer.Enqueue(new SealJob(chunk, _data!, _index!, _activeSize, _activeMessages));
+        Volatile.Write(ref _active, null);
+        _data = _index = null;
+    }
+}

@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Logging;
+
+namespace OrleansBus.Silo.Storage;
+
+/// <summary>Storage log events. Never logs payloads.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1001, LogLevel.Debug, "Wrote {Batches} batches ({Bytes} bytes) to {Category}/{Chunk}")]
+    public static partial void BatchesWritten(ILogger logger, string category, string chunk, int batches, long bytes);
+
+    [LoggerMessage(1002, LogLevel.Information, "Opened chunk {Category}/{Chunk}")]
+    public static partial void ChunkOpened(ILogger logger, string category, string chunk);
+
+    [LoggerMessage(1003, LogLevel.Information, "Sealed chunk {Category}/{Chunk} at {Size} bytes, {Messages} messages")]
+    public static partial void ChunkSealed(ILogger logger, string category, string chunk, long size, long messages);
+
+    [LoggerMessage(1004, LogLevel.Error, "fdatasync of {Path} failed; batches waiting for fsync were refused")]
+    public static partial void SyncFailed(ILogger logger, Exception exception, string path);
+
+    [LoggerMessage(1005, LogLevel.Error, "Write to {Path} at offset {Offset} failed (disk full: {DiskFull}); the batch was rolled back")]
+    public static partial void WriteFailed(ILogger logger, Exception exception, string path, long offset, bool diskFull);
+
+    [LoggerMessage(1006, LogLevel.Error, "Could not roll back a failed write to {Path}; the chunk stops taking appends")]
+    public static partial void RollbackFailed(ILogger logger, Exception exception, string path);
+
+    [LoggerMessage(1007, LogLevel.Error, "Could not open a new chunk for {Category}")]
+    public static partial void ChunkOpenFailed(ILogger logger, Exception exception, string category);
+
+    [LoggerMessage(1008, LogLevel.Warning, "Recording chunk {Chunk} as sealed failed; retrying")]
+    public static partial void SealRecordFailed(ILogger logger, Exception exception, string chunk);
+
+    [LoggerMessage(1009, LogLevel.Warning, "Recovered {Path}: cut a torn tail of {DataBytes} data bytes and {IndexBytes} index bytes; {Size} bytes in {Batches} batches kept")]
+    public static partial void TornTailCut(ILogger logger, string path, long dataBytes, long indexBytes, long size, int batches);
+
+    [LoggerMessage(1010, LogLevel.Error, "Chunk {Path} is corrupt at offset {Offset}: {Reason}. It is quarantined, not truncated")]
+    public static partial void ChunkCorrupt(ILogger logger, string path, long offset, string reason);
+
+    [LoggerMessage(1011, LogLevel.Information, "Storage ready in {DataDir}: {Categories} categories, {Chunks} chunks, {Recovered} recovered")]
+    public static partial void StorageReady(ILogger logger, string dataDir, int categories, int chunks, int recovered);
+
+    [LoggerMessage(1012, LogLevel.Error, "Chunk {Path} is listed in the catalog as {State} with {Size} bytes but its file holds {Length} bytes")]
+    public static partial void ChunkFileMismatch(ILogger logger, string path, string state, long size, long length);
+}

@@ -1,0 +1,91 @@
+using Microsoft.Extensions.Logging;
+using OrleansBus.Silo.Metadata;
+
+namespace OrleansBus.Silo.Storage;
+
+public sealed partial class LogStore
+{
+    /// <summary>
+    /// Takes the directory lock, migrates the catalog, and loads every category. Active chunks of this
+    /// silo were not sealed, so the last run stopped uncleanly: each is recovered (torn tail cut, or
+    /// quarantined as corrupt) and sealed at its recovered size, and new appends go to a new chunk.
+    /// </summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        System.IO.Directory.CreateDirectory(DataDir);
+        _lock = DataDirectoryLock.Acquire(DataDir);
+        System.IO.Directory.CreateDirectory(CategoriesDir);
+        await _metadata.MigrateAsync(cancellationToken);
+
+        int chunks = 0, recovered = 0;
+        foreach (var record in await _metadata.ListCategoriesAsync(cancellationToken))
+        {
+            var directory = Path.Combine(CategoriesDir, record.Name);
+            System.IO.Directory.CreateDirectory(directory);
+            var log = new CategoryLog(record, directory);
+            foreach (var row in await _metadata.ListChunksAsync(record.Name, cancellationToken))
+            {
+                var chunk = new Chunk(row.Category, row.Name, row.Owner, row.Seq, Path.Combine(directory, row.Name), row.State, row.Size, row.Messages, row.CreatedAt);
+                if (row.State == ChunkStates.Active && row.Owner == _options.SiloId)
+                {
+                    await RecoverAsync(chunk, cancellationToken);
+                    recovered++;
+                }
+                else if (row.State == ChunkStates.Sealed)
+                {
+                    CheckSealedFile(chunk);
+                }
+                log.AddChunk(chunk);
+                chunks++;
+            }
+            log.StartWriter(_metadata, _options.SiloId, _options.WriterQueueLength, _time, _logger);
+            _categories[record.Name] = log;
+        }
+        _ready = true;
+        Log.StorageReady(_logger, DataDir, _categories.Count, chunks, recovered);
+    }
+
+    private async Task RecoverAsync(Chunk chunk, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(chunk.DataPath))
+        {
+            // The catalog row is written before the file is created: a crash between the two leaves an empty chunk.
+            await using (File.Create(chunk.DataPath)) { }
+            await using (File.Create(chunk.IndexPath)) { }
+        }
+        RecoveryResult result;
+        using (var data = File.OpenHandle(chunk.DataPath, FileMode.Open, FileAccess.ReadWrite, FileShare.Read))
+        using (var index = File.OpenHandle(chunk.IndexPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read))
+        {
+            result = ChunkRecovery.Recover(data, index);
+            if (!result.IsCorrupt)
+            {
+                NativeFile.DataSync(data);
+                NativeFile.DataSync(index);
+            }
+        }
+        if (result.IsCorrupt)
+        {
+            Log.ChunkCorrupt(_logger, chunk.DataPath, result.CorruptAtOffset!.Value, result.CorruptReason!);
+            chunk.MarkCorrupt($"checksum mismatch at offset {result.CorruptAtOffset}: {result.CorruptReason}");
+            chunk.Publish(result.ValidSize, result.Messages);
+            await _metadata.UpdateChunkAsync(chunk.Category, chunk.Name, ChunkStates.Corrupt, result.ValidSize, result.Messages, null, cancellationToken);
+            return;
+        }
+        if (result.CutDataBytes > 0 || result.CutIndexBytes > 0)
+            Log.TornTailCut(_logger, chunk.DataPath, result.CutDataBytes, result.CutIndexBytes, result.ValidSize, result.Batches);
+        chunk.Publish(result.ValidSize, result.Messages);
+        await _metadata.UpdateChunkAsync(chunk.Category, chunk.Name, ChunkStates.Sealed, result.ValidSize, result.Messages, _time.GetUtcNow(), cancellationToken);
+        chunk.SetState(ChunkStates.Sealed);
+    }
+
+    /// <summary>A sealed chunk whose file is missing or shorter than its recorded size cannot be served from here.</summary>
+    private void CheckSealedFile(Chunk chunk)
+    {
+        var length = File.Exists(chunk.DataPath) ? new FileInfo(chunk.DataPath).Length : -1;
+        if (length >= chunk.Size)
+            return;
+        Log.ChunkFileMismatch(_logger, chunk.DataPath, chunk.State, chunk.Size, length);
+        chunk.MarkCorrupt(length < 0 ? "the chunk file is missing" : $"the chunk file holds {length} of {chunk.Size} bytes");
+    }
+}

@@ -1,0 +1,171 @@
+using System.Security.Cryptography;
+using OrleansBus.Contracts;
+
+namespace OrleansBus.Benchmarks;
+
+internal enum BenchMode
+{
+    Both,
+    Produce,
+    Read,
+}
+
+/// <summary>
+/// Command-line settings, parsed by hand so the benchmark needs nothing beyond Contracts.
+/// Every bound below exists for a reason named beside it; a bad value is a usage error (exit 2).
+/// </summary>
+internal sealed class BenchOptions
+{
+    public const int MiB = 1024 * 1024;
+
+    // The read phase keeps one bit per message; 64 GiB of 16-byte messages is a 512 MiB bit set.
+    private const long MaxTotalMiB = 64 * 1024;
+
+    // 12 sequence digits + a space + at least one filler byte + '\n'.
+    private const int MinMessageBytes = ProducePhase.SequenceDigits + 4;
+
+    public const string Usage = """
+        OrleansBus load generator: produce then read back a category over HTTP on loopback.
+
+        dotnet run -c Release --project tests/OrleansBus.Benchmarks -- [options]
+
+          --url URL              silo base address, loopback only (default http://127.0.0.1:8080)
+          --start-silo           start Silo/bin/Release/net10.0/OrleansBus.Silo.dll on a free port
+                                 with a temporary data directory instead of using --url
+          --mode M               produce | read | both (default both)
+          --category NAME        category to use (default bench-<random>; must be new unless --mode read)
+          --mib N                MiB to produce, rounded down to whole messages (default 1024)
+          --message-bytes N      bytes per message including '\n' (default 100, min 16)
+          --batch-bytes N        bytes per produce request, rounded down to whole messages (default 1048576)
+          --durability D         page-cache | fsync (default page-cache)
+          --connections N        concurrent keep-alive connections and workers (default 4)
+          --read-bytes N         max_bytes per read request (default 1048576; up to 16777216)
+          --warmup-mib K         untimed produce (and read) of K MiB to another category first (default 64; 0 = none)
+          --json PATH            also write the results as JSON
+          --help                 print this text
+
+        Exit codes: 0 success, 1 a request or the verification failed, 2 usage error.
+
+        """;
+
+    public Uri Url { get; private set; } = new("http://127.0.0.1:8080/");
+    public bool UrlGiven { get; private set; }
+    public bool StartSilo { get; private set; }
+    public BenchMode Mode { get; private set; } = BenchMode.Both;
+    public string Category { get; private set; } = NewCategoryName("bench");
+    public long TotalMiB { get; private set; } = 1024;
+    public int MessageBytes { get; private set; } = 100;
+    public int BatchBytes { get; private set; } = MiB;
+    public Durability Durability { get; private set; } = Durability.PageCache;
+    public int Connections { get; private set; } = 4;
+    public int ReadBytes { get; private set; } = MiB;
+    public long WarmupMiB { get; private set; } = 64;
+    public string? JsonPath { get; private set; }
+    public bool ShowHelp { get; private set; }
+
+    public bool Produces => Mode != BenchMode.Read;
+    public bool Reads => Mode != BenchMode.Produce;
+
+    /// <summary>Whole messages per produce request (the batch is rounded down, never up).</summary>
+    public int MessagesPerBatch => BatchBytes / MessageBytes;
+
+    /// <summary>The body size of a full produce request.</summary>
+    public int RoundedBatchBytes => MessagesPerBatch * MessageBytes;
+
+    /// <summary>With <c>--start-silo</c> the target is the child silo's address, known only once it runs.</summary>
+    public void UseStartedSilo(Uri url) => Url = url;
+
+    public static string NewCategoryName(string prefix) =>
+        prefix + "-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+
+    /// <summary>Parses <c>--name value</c> and <c>--name=value</c>; returns an error text instead of throwing.</summary>
+    public static BenchOptions Parse(string[] args, out string? error)
+    {
+        var options = new BenchOptions();
+        error = null;
+        for (var i = 0; i < args.Length && error is null; i++)
+        {
+            var name = args[i];
+            string? value = null;
+            var equals = name.IndexOf('=', StringComparison.Ordinal);
+            if (equals > 0)
+            {
+                value = name[(equals + 1)..];
+                name = name[..equals];
+            }
+            if (name is "--help" or "-h" or "-?")
+            {
+                options.ShowHelp = true;
+                continue;
+            }
+            if (name == "--start-silo")
+            {
+                options.StartSilo = true;
+                continue;
+            }
+            if (value is null && i + 1 < args.Length)
+                value = args[++i];
+            error = value is null ? $"{name} needs a value." : options.Apply(name, value);
+        }
+        if (error is null && options.StartSilo && options.UrlGiven)
+            error = "--url and --start-silo exclude each other: --start-silo picks its own port.";
+        if (error is null && options.MessageBytes > options.BatchBytes)
+            error = $"--batch-bytes {options.BatchBytes} is smaller than one message ({options.MessageBytes} bytes).";
+        return options;
+    }
+
+    private string? Apply(string name, string value)
+    {
+        switch (name)
+        {
+            case "--url":
+                if (!Uri.TryCreate(value, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+                    return $"--url '{value}' is not an absolute http(s) URL.";
+                if (!url.IsLoopback)
+                    return $"--url '{value}' is not loopback; this tool only talks to 127.0.0.1 / localhost.";
+                // A trailing slash keeps a path prefix when relative request paths are resolved against it.
+                Url = url.AbsolutePath.EndsWith('/') ? url : new Uri(url.AbsoluteUri + "/");
+                UrlGiven = true;
+                return null;
+            case "--mode":
+                if (!Enum.TryParse<BenchMode>(value, ignoreCase: true, out var mode) || !Enum.IsDefined(mode))
+                    return $"--mode '{value}' must be produce, read or both.";
+                Mode = mode;
+                return null;
+            case "--category":
+                Category = value;
+                return CategoryName.Explain(value);
+            case "--durability":
+                if (!DurabilityNames.TryParse(value, out var durability))
+                    return $"--durability '{value}' must be {DurabilityNames.PageCache} or {DurabilityNames.Fsync}.";
+                Durability = durability;
+                return null;
+            case "--json":
+                JsonPath = value;
+                return null;
+            case "--mib":
+                return ParseRange(name, value, 1, MaxTotalMiB, v => TotalMiB = v);
+            case "--warmup-mib":
+                return ParseRange(name, value, 0, MaxTotalMiB, v => WarmupMiB = v);
+            case "--message-bytes":
+                return ParseRange(name, value, MinMessageBytes, BusLimits.DefaultMaxMessageBytes, v => MessageBytes = (int)v);
+            case "--batch-bytes":
+                return ParseRange(name, value, MinMessageBytes, BusLimits.DefaultMaxRequestBytes, v => BatchBytes = (int)v);
+            case "--read-bytes":
+                return ParseRange(name, value, 1, BusLimits.DefaultMaxReadBytes, v => ReadBytes = (int)v);
+            case "--connections":
+                // Each connection is one worker task; beyond a few hundred the client, not the silo, is measured.
+                return ParseRange(name, value, 1, 256, v => Connections = (int)v);
+            default:
+                return $"Unknown option '{name}'.";
+        }
+    }
+
+    private static string? ParseRange(string name, string value, long min, long max, Action<long> set)
+    {
+        if (!long.TryParse(value, out var number) || number < min || number > max)
+            return $"{name} '{value}' must be a whole number from {min} to {max}.";
+        set(number);
+        return null;
+    }
+}
