@@ -54,6 +54,7 @@ public sealed partial class ChunkWriter
             {
                 NativeFile.DataSync(_data!);
                 NativeFile.DataSync(_index!);
+                Interlocked.Increment(ref _syncs);
             }
             catch (IOException e)
             {

@@ -39,6 +39,10 @@ public sealed partial class ChunkWriter : IAsyncDisposable
     private long _activeSize;
     private long _activeMessages;
     private long _activeEntries;
+    private long _syncs;
+
+    /// <summary>fdatasync calls made for produce batches (group commit makes this far fewer than fsync batches).</summary>
+    internal long Syncs => Interlocked.Read(ref _syncs);
 
     internal ChunkWriter(CategoryLog log, IMetadataStore metadata, string owner, int queueLength, TimeProvider time, ILogger logger)
     {
