@@ -3,12 +3,7 @@ using OrleansBus.Contracts;
 
 namespace OrleansBus.Benchmarks;
 
-internal enum BenchMode
-{
-    Both,
-    Produce,
-    Read,
-}
+internal enum BenchMode { Both, Produce, Read }
 
 /// <summary>
 /// Command-line settings, parsed by hand so the benchmark needs nothing beyond Contracts.
@@ -48,8 +43,10 @@ internal sealed class BenchOptions
 
         """;
 
+    private static readonly string[] ValueOptions = ["--url", "--mode", "--category", "--durability", "--json",
+        "--mib", "--warmup-mib", "--message-bytes", "--batch-bytes", "--read-bytes", "--connections"];
+
     public Uri Url { get; private set; } = new("http://127.0.0.1:8080/");
-    public bool UrlGiven { get; private set; }
     public bool StartSilo { get; private set; }
     public BenchMode Mode { get; private set; } = BenchMode.Both;
     public string Category { get; private set; } = NewCategoryName("bench");
@@ -62,21 +59,17 @@ internal sealed class BenchOptions
     public long WarmupMiB { get; private set; } = 64;
     public string? JsonPath { get; private set; }
     public bool ShowHelp { get; private set; }
+    private bool _urlGiven;
 
     public bool Produces => Mode != BenchMode.Read;
     public bool Reads => Mode != BenchMode.Produce;
-
-    /// <summary>Whole messages per produce request (the batch is rounded down, never up).</summary>
-    public int MessagesPerBatch => BatchBytes / MessageBytes;
-
-    /// <summary>The body size of a full produce request.</summary>
+    public int MessagesPerBatch => BatchBytes / MessageBytes; // rounded down: a batch holds whole messages
     public int RoundedBatchBytes => MessagesPerBatch * MessageBytes;
 
-    /// <summary>With <c>--start-silo</c> the target is the child silo's address, known only once it runs.</summary>
+    /// <summary>With <c>--start-silo</c> the target is the child silo, whose port is known only once it runs.</summary>
     public void UseStartedSilo(Uri url) => Url = url;
 
-    public static string NewCategoryName(string prefix) =>
-        prefix + "-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+    public static string NewCategoryName(string prefix) => $"{prefix}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
 
     /// <summary>Parses <c>--name value</c> and <c>--name=value</c>; returns an error text instead of throwing.</summary>
     public static BenchOptions Parse(string[] args, out string? error)
@@ -85,29 +78,20 @@ internal sealed class BenchOptions
         error = null;
         for (var i = 0; i < args.Length && error is null; i++)
         {
-            var name = args[i];
-            string? value = null;
-            var equals = name.IndexOf('=', StringComparison.Ordinal);
-            if (equals > 0)
-            {
-                value = name[(equals + 1)..];
-                name = name[..equals];
-            }
-            if (name is "--help" or "-h" or "-?")
-            {
-                options.ShowHelp = true;
-                continue;
-            }
+            var equals = args[i].IndexOf('=', StringComparison.Ordinal);
+            var (name, value) = equals > 0 ? (args[i][..equals], args[i][(equals + 1)..]) : (args[i], null);
             if (name == "--start-silo")
-            {
                 options.StartSilo = true;
-                continue;
-            }
-            if (value is null && i + 1 < args.Length)
-                value = args[++i];
-            error = value is null ? $"{name} needs a value." : options.Apply(name, value);
+            else if (name is "--help" or "-h")
+                options.ShowHelp = true;
+            else if (!ValueOptions.Contains(name))
+                error = $"Unknown option '{name}'.";
+            else if (value is null && i + 1 == args.Length)
+                error = $"{name} needs a value.";
+            else
+                error = options.Apply(name, value ?? args[++i]);
         }
-        if (error is null && options.StartSilo && options.UrlGiven)
+        if (error is null && options.StartSilo && options._urlGiven)
             error = "--url and --start-silo exclude each other: --start-silo picks its own port.";
         if (error is null && options.MessageBytes > options.BatchBytes)
             error = $"--batch-bytes {options.BatchBytes} is smaller than one message ({options.MessageBytes} bytes).";
@@ -125,7 +109,7 @@ internal sealed class BenchOptions
                     return $"--url '{value}' is not loopback; this tool only talks to 127.0.0.1 / localhost.";
                 // A trailing slash keeps a path prefix when relative request paths are resolved against it.
                 Url = url.AbsolutePath.EndsWith('/') ? url : new Uri(url.AbsoluteUri + "/");
-                UrlGiven = true;
+                _urlGiven = true;
                 return null;
             case "--mode":
                 if (!Enum.TryParse<BenchMode>(value, ignoreCase: true, out var mode) || !Enum.IsDefined(mode))

@@ -3,13 +3,12 @@ using System.Diagnostics;
 namespace OrleansBus.Benchmarks;
 
 /// <summary>Per-request latency percentiles, in milliseconds.</summary>
-internal readonly record struct LatencySummary(double P50Ms, double P99Ms, double MaxMs);
+internal readonly record struct LatencySummary(double P50, double P99, double Max);
 
 /// <summary>
-/// Records one worker's request latencies in <see cref="Stopwatch"/> ticks. Not thread-safe on purpose:
-/// each worker owns one, so the hot loop takes no lock and shares no cache line; they are merged and
-/// sorted once after the phase. Exact percentiles are affordable because requests are few (one per
-/// batch or read, not per message).
+/// One worker's request latencies in <see cref="Stopwatch"/> ticks. Not thread-safe on purpose: each
+/// worker owns one, so the hot loop takes no lock. Exact percentiles are affordable because requests
+/// are few (one per batch or read, not per message); they are merged and sorted once after the phase.
 /// </summary>
 internal sealed class LatencyRecorder(int expectedRequests)
 {
@@ -18,7 +17,6 @@ internal sealed class LatencyRecorder(int expectedRequests)
 
     public void Record(long elapsedTicks)
     {
-        // Growth is rare (the capacity is sized from the plan); reads of a message larger than max_bytes can exceed it.
         if (_count == _ticks.Length)
             Array.Resize(ref _ticks, _ticks.Length * 2);
         _ticks[_count++] = elapsedTicks;
@@ -26,25 +24,17 @@ internal sealed class LatencyRecorder(int expectedRequests)
 
     public static LatencySummary Summarize(LatencyRecorder[] recorders)
     {
-        var total = 0;
-        foreach (var recorder in recorders)
-            total += recorder._count;
-        if (total == 0)
+        var all = new List<long>();
+        foreach (var r in recorders)
+            all.AddRange(new ArraySegment<long>(r._ticks, 0, r._count));
+        if (all.Count == 0)
             return default;
-        var all = new long[total];
-        var at = 0;
-        foreach (var recorder in recorders)
-        {
-            Array.Copy(recorder._ticks, 0, all, at, recorder._count);
-            at += recorder._count;
-        }
-        Array.Sort(all);
-        return new LatencySummary(ToMs(Percentile(all, 0.50)), ToMs(Percentile(all, 0.99)), ToMs(all[^1]));
+        all.Sort();
+        return new LatencySummary(ToMs(Rank(all, 0.50)), ToMs(Rank(all, 0.99)), ToMs(all[^1]));
     }
 
-    // Nearest rank: the smallest sample with at least p of all samples at or below it.
-    private static long Percentile(long[] sorted, double p) =>
-        sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+    // Nearest rank: the smallest sample with at least fraction p of all samples at or below it.
+    private static long Rank(List<long> sorted, double p) => sorted[Math.Max(0, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
-    private static double ToMs(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
+    private static double ToMs(long ticks) => Math.Round(ticks * 1000.0 / Stopwatch.Frequency, 3);
 }

@@ -1,62 +1,62 @@
 using System.Net;
+using System.Text.Json;
+using OrleansBus.Contracts;
 
 namespace OrleansBus.Benchmarks;
 
 /// <summary>
 /// Load generator for one OrleansBus silo on loopback: an untimed warm-up, a timed produce phase, a
-/// timed read phase that verifies every acknowledged message came back exactly once, then a report.
+/// timed read phase that checks every acknowledged message came back exactly once, then a report.
 /// Exit codes: 0 success, 1 a request or the verification failed, 2 usage error.
 /// </summary>
 internal static class Program
 {
-    private const int Success = 0;
-    private const int Failed = 1;
-    private const int UsageError = 2;
+    private const int Success = 0, Failed = 1, UsageError = 2;
 
     public static async Task<int> Main(string[] args)
     {
         var options = BenchOptions.Parse(args, out var error);
-        if (options.ShowHelp)
-        {
-            Console.Write(BenchOptions.Usage);
-            return Success;
-        }
         if (error is not null)
         {
             await Console.Error.WriteLineAsync($"{error}\nRun with --help for usage.");
             return UsageError;
         }
-
+        if (options.ShowHelp)
+        {
+            Console.Write(BenchOptions.Usage);
+            return Success;
+        }
         using var interrupted = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
-            // Stop the workers and still stop the silo and print what was measured.
-            e.Cancel = true;
+            e.Cancel = true; // stop the workers, yet still stop the silo and report what was measured
             interrupted.Cancel();
         };
-
         SiloProcess? silo = null;
         try
         {
             if (options.StartSilo)
             {
                 var root = SiloProcess.FindRepoRoot();
-                var dll = Path.Combine(root ?? ".", SiloProcess.RelativeDllPath);
-                if (root is null || !File.Exists(dll))
+                var dll = Path.Combine(root ?? "<repo root>", SiloProcess.RelativeDllPath);
+                if (!File.Exists(dll))
                 {
-                    await Console.Error.WriteLineAsync(
-                        $"The silo is not built ({dll} is missing). Build it first:\n  cd {root ?? "<repo root>"} && dotnet build -c Release Silo");
+                    await Console.Error.WriteLineAsync($"{dll} is missing. Build the silo first:\n  cd {root ?? "<repo root>"} && dotnet build -c Release Silo");
                     return UsageError;
                 }
                 silo = await SiloProcess.StartAsync(dll, interrupted.Token);
                 options.UseStartedSilo(silo.Url);
-                Console.WriteLine($"silo     started at {silo.Url}");
             }
             return await RunAsync(options, interrupted.Token);
         }
         catch (Exception e) when (e is HttpRequestException or InvalidOperationException or OperationCanceledException)
         {
-            await Console.Error.WriteLineAsync(e is OperationCanceledException ? "Interrupted." : e.Message);
+            await Console.Error.WriteLineAsync(e switch
+            {
+                OperationCanceledException => "Interrupted.",
+                HttpRequestException => $"{options.Url}: {e.Message}",
+                _ => e.Message, // a failed silo start, with the silo's last output lines
+            });
             return Failed;
         }
         finally
@@ -70,90 +70,80 @@ internal static class Program
     {
         using var client = CreateClient(options);
         Console.WriteLine($"target   {options.Url} category {options.Category}, {options.MessageBytes} B messages, " +
-            $"{options.RoundedBatchBytes} B batches, {options.Connections} connections, {options.Durability}");
-        if (options.Produces)
+            $"{options.RoundedBatchBytes} B batches, {options.Connections} connections, {options.Durability.ToWire()}");
+        // The read phase compares the category's totals with what this run produced: old data would break that.
+        if (options.Produces && (await ReadPhase.ListChunksAsync(client, options.Category, ct)).Length > 0)
         {
-            // The read phase compares the category's totals with what this run produced: old data would break that.
-            var existing = await ReadPhase.ListChunksAsync(client, options.Category, ct);
-            if (existing.Length > 0)
+            await Console.Error.WriteLineAsync($"Category {options.Category} already has chunks. Pass a new --category, or --mode read.");
+            return UsageError;
+        }
+        if (options.WarmupMiB > 0)
+        {
+            // Untimed, to a separate category: JIT tiering, connection setup and the silo's first chunk files settle first.
+            var warmup = BenchOptions.NewCategoryName("bench-warmup");
+            var phases = await RunPhasesAsync(client, options, warmup, options.WarmupMiB, isWarmup: true, ct);
+            if (phases.Find(p => !p.Succeeded) is { } failed)
             {
-                await Console.Error.WriteLineAsync(
-                    $"Category {options.Category} already has {existing.Length} chunks. Pass a new --category, or --mode read to read it.");
-                return UsageError;
-            }
-        }
-        if (options.WarmupMiB > 0 && await WarmUpAsync(client, options, ct) is { } warmupFailure)
-        {
-            await Console.Error.WriteLineAsync($"Warm-up failed: {warmupFailure}");
-            return Failed;
-        }
-
-        var phases = new List<PhaseResult>();
-        ExpectedTotals? produced = null;
-        if (options.Produces)
-        {
-            var produce = await new ProducePhase(client, options, options.Category, options.TotalMiB).RunAsync("produce", ct);
-            phases.Add(produce);
-            Console.WriteLine(produce.Describe());
-            produced = new ExpectedTotals(produce.Messages, produce.Bytes);
-        }
-        // After a failed produce the totals cannot match; reading would only measure a broken run.
-        if (options.Reads && (phases.Count == 0 || phases[0].Succeeded))
-        {
-            var read = await new ReadPhase(client, options, options.Category).RunAsync("read", produced, ct);
-            phases.Add(read);
-            Console.WriteLine(read.Describe());
-        }
-
-        Console.WriteLine(ResultsReport.Summary(options, phases));
-        if (options.JsonPath is not null)
-            ResultsReport.WriteJson(options.JsonPath, options, phases);
-        foreach (var phase in phases)
-        {
-            if (!phase.Succeeded)
+                await Console.Error.WriteLineAsync($"Warm-up on {warmup} failed: {failed.Failure}");
                 return Failed;
+            }
+            Console.WriteLine($"warmup   {options.WarmupMiB} MiB on {warmup} (untimed)");
         }
-        return Success;
+        var results = await RunPhasesAsync(client, options, options.Category, options.TotalMiB, isWarmup: false, ct);
+        var succeeded = results.TrueForAll(p => p.Succeeded);
+        var summary = $"summary: {options.Category} {options.MessageBytes} B messages, {options.RoundedBatchBytes} B batches, " +
+            $"{options.Connections} conn, {options.Durability.ToWire()}";
+        foreach (var p in results)
+            summary += $" | {p.Name} {p.MiBPerSecond:F1} MiB/s {p.MessagesPerSecond:F0} msg/s p99 {p.LatencyMs.P99:F2} ms";
+        Console.WriteLine(summary + (succeeded ? " | OK" : " | FAILED"));
+        if (options.JsonPath is not null)
+        {
+            var report = new BenchReport(options.Url.AbsoluteUri, options.Category, options.Durability.ToWire(), options.MessageBytes,
+                options.RoundedBatchBytes, options.ReadBytes, options.Connections, [.. results], succeeded);
+            await File.WriteAllBytesAsync(options.JsonPath, JsonSerializer.SerializeToUtf8Bytes(report, BenchJsonContext.Default.BenchReport), ct);
+        }
+        return succeeded ? Success : Failed;
     }
 
-    /// <summary>Untimed produce (and read back) to a separate category so JIT tiering and connections settle.</summary>
-    private static async Task<string?> WarmUpAsync(HttpClient client, BenchOptions options, CancellationToken ct)
+    /// <summary>A warm-up always produces (even with --mode read, whose category it must not touch) and prints nothing.</summary>
+    private static async Task<List<PhaseResult>> RunPhasesAsync(
+        HttpClient client, BenchOptions options, string category, long mib, bool isWarmup, CancellationToken ct)
     {
-        var category = BenchOptions.NewCategoryName("bench-warmup");
-        var produce = await new ProducePhase(client, options, category, options.WarmupMiB).RunAsync("warmup", ct);
-        if (!produce.Succeeded)
-            return produce.Failure;
-        if (options.Reads)
+        var results = new List<PhaseResult>();
+        ExpectedTotals? produced = null;
+        if (options.Produces || isWarmup)
         {
-            var read = await new ReadPhase(client, options, category)
-                .RunAsync("warmup", new ExpectedTotals(produce.Messages, produce.Bytes), ct);
-            if (!read.Succeeded)
-                return read.Failure;
+            var produce = await new ProducePhase(client, options, category, mib).RunAsync("produce", ct);
+            results.Add(produce);
+            produced = new ExpectedTotals(produce.Messages, produce.Bytes);
+            if (!isWarmup)
+                Console.WriteLine(produce.Describe());
         }
-        Console.WriteLine($"warmup   {options.WarmupMiB} MiB to {category} (untimed)");
-        return null;
+        // After a failed produce the totals cannot match: reading would only measure a broken run.
+        if (options.Reads && results.TrueForAll(p => p.Succeeded))
+        {
+            results.Add(await new ReadPhase(client, options, category).RunAsync("read", produced, ct));
+            if (!isWarmup)
+                Console.WriteLine(results[^1].Describe());
+        }
+        return results;
     }
 
-    private static HttpClient CreateClient(BenchOptions options)
-    {
-        var handler = new SocketsHttpHandler
+    private static HttpClient CreateClient(BenchOptions options) =>
+        new(new SocketsHttpHandler
         {
-            // One keep-alive connection per worker: the run measures C streams of sequential requests.
-            MaxConnectionsPerServer = options.Connections,
+            MaxConnectionsPerServer = options.Connections, // one keep-alive connection per worker
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
-            // An http_proxy variable must never route loopback traffic elsewhere, nor a redirect lead off loopback.
-            UseProxy = false,
-            AllowAutoRedirect = false,
+            UseProxy = false, // an http_proxy variable must never route loopback traffic elsewhere,
+            AllowAutoRedirect = false, // nor a redirect lead off loopback
             UseCookies = false,
             AutomaticDecompression = DecompressionMethods.None,
-        };
-        return new HttpClient(handler)
+        })
         {
             BaseAddress = options.Url,
-            // An fsync of a 16 MiB batch behind a queue of others can take seconds; minutes means the silo is stuck.
+            // An fsync of a 16 MiB batch queued behind others may take seconds; minutes means the silo is stuck.
             Timeout = TimeSpan.FromMinutes(2),
             DefaultRequestVersion = HttpVersion.Version11,
             DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
-    }
 }

@@ -1,36 +1,29 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
 namespace OrleansBus.Benchmarks;
 
 /// <summary>
-/// A release-built silo started as a child process on a free loopback port with a throw-away data
-/// directory (<c>--start-silo</c>). Program starts it once and disposes it once; disposal stops it by
-/// PID (SIGTERM, then SIGKILL after 15 s) and deletes the data directory. Start failures throw
-/// <see cref="InvalidOperationException"/> with the silo's last output lines.
+/// A release-built silo run as a child process on a free loopback port with a throw-away data directory
+/// (<c>--start-silo</c>). Program starts it once and disposes it once; disposal stops it by PID (SIGTERM,
+/// then SIGKILL after 15 s) and deletes the directory. A failed start throws
+/// <see cref="InvalidOperationException"/> carrying the silo's last output lines.
 /// </summary>
 internal sealed class SiloProcess : IAsyncDisposable
 {
     public const string RelativeDllPath = "Silo/bin/Release/net10.0/OrleansBus.Silo.dll";
-    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(15);
-    private const int KeptOutputLines = 40;
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60), StopTimeout = TimeSpan.FromSeconds(15);
 
-    private readonly Process _process;
-    private readonly string _dataDir;
-    // Only the tail is kept, for error messages; reading the pipes at all keeps the silo from blocking on a full one.
+    private readonly Process _process = new();
+    private readonly string _dataDir = Directory.CreateTempSubdirectory("orleansbus-bench-").FullName;
+    // Only a tail is kept, for error messages; draining the pipes at all keeps the silo from blocking on a full one.
     private readonly ConcurrentQueue<string> _output = new();
+    private bool _started; // Process.HasExited throws for a process that never started
 
-    private SiloProcess(Process process, string dataDir, Uri url)
-    {
-        _process = process;
-        _dataDir = dataDir;
-        Url = url;
-    }
-
-    public Uri Url { get; }
+    public Uri Url { get; } = new($"http://127.0.0.1:{FreeLoopbackPort()}/");
 
     /// <summary>The folder holding OrleansBus.sln, found by walking up from this program's own folder.</summary>
     public static string? FindRepoRoot()
@@ -45,26 +38,20 @@ internal sealed class SiloProcess : IAsyncDisposable
 
     public static async Task<SiloProcess> StartAsync(string dllPath, CancellationToken ct)
     {
-        var url = new Uri($"http://127.0.0.1:{FreeLoopbackPort()}/");
-        var dataDir = Directory.CreateTempSubdirectory("orleansbus-bench-").FullName;
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in (string[])[dllPath, "--urls", url.AbsoluteUri.TrimEnd('/'), $"--Bus:DataDir={dataDir}"])
+        var silo = new SiloProcess();
+        var info = silo._process.StartInfo;
+        (info.FileName, info.UseShellExecute, info.RedirectStandardOutput, info.RedirectStandardError) = ("dotnet", false, true, true);
+        foreach (var arg in (string[])[dllPath, "--urls", silo.Url.GetLeftPart(UriPartial.Authority), $"--Bus:DataDir={silo._dataDir}"])
             info.ArgumentList.Add(arg);
-        var process = new Process { StartInfo = info };
-        var silo = new SiloProcess(process, dataDir, url);
-        process.OutputDataReceived += (_, e) => silo.Keep(e.Data);
-        process.ErrorDataReceived += (_, e) => silo.Keep(e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        silo._process.OutputDataReceived += (_, e) => silo.Keep(e.Data);
+        silo._process.ErrorDataReceived += (_, e) => silo.Keep(e.Data);
         try
         {
+            silo._started = silo._process.Start();
+            silo._process.BeginOutputReadLine();
+            silo._process.BeginErrorReadLine();
             await silo.WaitUntilReadyAsync(ct);
+            Console.WriteLine($"silo     pid {silo._process.Id} at {silo.Url}, data in {silo._dataDir}");
             return silo;
         }
         catch
@@ -77,37 +64,31 @@ internal sealed class SiloProcess : IAsyncDisposable
     private async Task WaitUntilReadyAsync(CancellationToken ct)
     {
         using var probe = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(2) };
-        var readyUri = new Uri(Url, "health/ready");
-        var deadline = Stopwatch.GetTimestamp() + (long)(ReadyTimeout.TotalSeconds * Stopwatch.Frequency);
-        while (Stopwatch.GetTimestamp() < deadline)
+        var ready = new Uri(Url, "health/ready");
+        for (var waited = Stopwatch.StartNew(); waited.Elapsed < ReadyTimeout; await Task.Delay(200, ct))
         {
             if (_process.HasExited)
                 throw new InvalidOperationException($"The silo exited with code {_process.ExitCode} before it was ready.{Tail()}");
             try
             {
-                using var response = await probe.GetAsync(readyUri, ct);
+                using var response = await probe.GetAsync(ready, ct);
                 if (response.StatusCode == HttpStatusCode.OK)
                     return;
             }
-            catch (HttpRequestException)
+            catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !ct.IsCancellationRequested))
             {
-                // Not listening yet.
+                // Not listening yet, or the probe's own timeout: ask again until the deadline.
             }
-            catch (TaskCanceledException) when (!ct.IsCancellationRequested)
-            {
-                // The probe's own timeout: the silo is listening but slow; try again.
-            }
-            await Task.Delay(200, ct);
         }
-        throw new InvalidOperationException($"GET {readyUri} did not return 200 within {ReadyTimeout.TotalSeconds:F0} s.{Tail()}");
+        throw new InvalidOperationException($"GET {ready} did not return 200 within {ReadyTimeout.TotalSeconds:F0} s.{Tail()}");
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
+        if (_started && !_process.HasExited)
         {
             // SIGTERM lets the silo seal its chunks and exit cleanly; Process.Kill would send SIGKILL.
-            using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
                 await kill.WaitForExitAsync();
             using var stopWait = new CancellationTokenSource(StopTimeout);
             try
@@ -134,17 +115,15 @@ internal sealed class SiloProcess : IAsyncDisposable
 
     private void Keep(string? line)
     {
-        if (line is null)
-            return;
-        _output.Enqueue(line);
-        while (_output.Count > KeptOutputLines)
+        if (line is not null)
+            _output.Enqueue(line);
+        if (_output.Count > 40)
             _output.TryDequeue(out _);
     }
 
-    private string Tail() =>
-        _output.IsEmpty ? " The silo printed nothing." : "\nLast lines of its output:\n  " + string.Join("\n  ", _output);
+    private string Tail() => _output.IsEmpty ? " It printed nothing." : "\nIts last output lines:\n  " + string.Join("\n  ", _output);
 
-    // The port is free when asked; another process could take it before the silo binds, which would show as a start failure.
+    // Free when asked; another process could take it before the silo binds, which shows as a failed start.
     private static int FreeLoopbackPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

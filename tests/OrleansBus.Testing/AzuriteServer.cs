@@ -116,6 +116,7 @@ public sealed class AzuriteServer : IAsyncDisposable
         await StopAsync();
         AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
         _process?.Dispose();
+        _process = null;
         _log.Dispose();
         _dir.Dispose();
     }

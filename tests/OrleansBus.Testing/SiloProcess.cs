@@ -16,6 +16,7 @@ public sealed class SiloProcess : IAsyncDisposable
     private readonly ProcessLog _log;
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(2) };
     private Process? _process;
+    private int? _lastPid;
 
     /// <param name="dataDir">Created if missing; the log goes beside it as <c>&lt;siloId&gt;.log</c>.</param>
     /// <param name="settings">
@@ -49,7 +50,7 @@ public sealed class SiloProcess : IAsyncDisposable
     public string LogPath => _log.Path;
 
     /// <summary>The PID of the current (or last) process.</summary>
-    public int Pid => _process?.Id ?? throw new InvalidOperationException($"Silo {SiloId} was never started.");
+    public int Pid => _lastPid ?? throw new InvalidOperationException($"Silo {SiloId} was never started.");
 
     public bool IsRunning => _process is { HasExited: false };
 
@@ -65,6 +66,7 @@ public sealed class SiloProcess : IAsyncDisposable
         }
         _process?.Dispose();
         _process = Launch();
+        _lastPid = _process.Id;
         var limit = timeout ?? DefaultStartTimeout;
         var clock = Stopwatch.StartNew();
         while (true)
@@ -136,6 +138,7 @@ public sealed class SiloProcess : IAsyncDisposable
         await StopAsync();
         AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
         _process?.Dispose();
+        _process = null;
         _http.Dispose();
         _log.Dispose();
     }
