@@ -31,7 +31,7 @@ public static class ProduceEndpoint
         if (contentLength > limits.MaxRequestBytes)
             return BusErrors.RequestTooLarge(contentLength.Value, limits.MaxRequestBytes);
 
-        using var batch = await ProduceBatch.ReadAsync(http.Request.BodyReader, contentLength, limits.MaxMessageBytes, limits.MaxRequestBytes, http.RequestAborted);
+        using var batch = await ProduceBatch.ReadAsync(http.Request.BodyReader, limits.MaxMessageBytes, limits.MaxRequestBytes, http.RequestAborted);
         switch (batch.Error)
         {
             case BatchError.Empty:
@@ -48,7 +48,7 @@ public static class ProduceEndpoint
         {
             var log = await store.GetOrCreateAsync(category, http.RequestAborted);
             var durability = requested ?? (log.Settings.DefaultDurability == DurabilityNames.Fsync ? Durability.Fsync : Durability.PageCache);
-            var result = await log.Writer.AppendAsync(new AppendRequest(batch.Memory, batch.Messages, batch.Crc, durability == Durability.Fsync));
+            var result = await log.Writer.AppendAsync(new AppendRequest(batch.Body, batch.Messages, batch.Crc, durability == Durability.Fsync));
             return Results.Json(
                 new ProduceResult(category, result.Chunk, result.Offset, result.Length, result.Messages, result.Synced ? DurabilityNames.Fsync : DurabilityNames.PageCache),
                 BusJsonContext.Default.ProduceResult);

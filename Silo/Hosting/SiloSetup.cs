@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using OrleansBus.Contracts;
 using OrleansBus.Silo.Metadata;
 using OrleansBus.Silo.Storage;
 
@@ -18,6 +19,10 @@ public static class SiloSetup
         {
             // The produce endpoint enforces MaxRequestBytes itself (with a problem+json body); Kestrel's own cap would answer first without one.
             kestrel.Limits.MaxRequestBodySize = null;
+            // A produce body stays in Kestrel's buffers until it is written (ProduceBatch), so the transport
+            // must keep reading past the default 1 MiB pause threshold, up to one whole request.
+            var maxRequestBytes = builder.Configuration.GetValue<long?>($"{BusOptions.Section}:{nameof(BusOptions.MaxRequestBytes)}") ?? BusLimits.DefaultMaxRequestBytes;
+            kestrel.Limits.MaxRequestBufferSize = maxRequestBytes + 1024 * 1024;
             kestrel.AddServerHeader = false;
         });
         builder.Services.AddOptions<BusOptions>()

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace OrleansBus.Silo.Storage;
 
 /// <summary>Work for a <see cref="ChunkWriter"/>'s single loop.</summary>
@@ -8,9 +10,14 @@ internal abstract class WriterWork;
 /// on the request thread (so the writer loop only writes). The buffer belongs to the caller, who must not
 /// reuse it before <see cref="Completion"/> finishes.
 /// </summary>
-internal sealed class AppendRequest(ReadOnlyMemory<byte> batch, int messages, uint crc, bool fsync) : WriterWork
+internal sealed class AppendRequest(ReadOnlySequence<byte> batch, int messages, uint crc, bool fsync) : WriterWork
 {
-    public ReadOnlyMemory<byte> Batch { get; } = batch;
+    public AppendRequest(ReadOnlyMemory<byte> batch, int messages, uint crc, bool fsync)
+        : this(new ReadOnlySequence<byte>(batch), messages, crc, fsync)
+    {
+    }
+
+    public ReadOnlySequence<byte> Batch { get; } = batch;
     public int Messages { get; } = messages;
     public uint Crc { get; } = crc;
     public bool Fsync { get; } = fsync;

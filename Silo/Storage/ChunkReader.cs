@@ -26,6 +26,60 @@ public sealed class ChunkSlice(byte[] buffer, int length, long nextOffset) : IDi
 /// </summary>
 public static class ChunkReader
 {
+    private const int TailWindowBytes = 64 * 1024;
+    private const int CopyStepBytes = 256 * 1024;
+
+    /// <summary>
+    /// Where a read of up to <paramref name="maxBytes"/> from <paramref name="offset"/> ends (after the last
+    /// newline), found by reading only the last 64 KiB of the range; null when no newline is there (a
+    /// message over 64 KiB straddles the cut), and the caller falls back to <see cref="Read"/>.
+    /// </summary>
+    public static long? PlanEnd(Chunk chunk, long offset, int maxBytes)
+    {
+        var size = chunk.Size;
+        var available = size - offset;
+        if (available <= maxBytes)
+            return size; // published data is whole batches: it ends with a newline
+        var end = offset + maxBytes;
+        var window = (int)Math.Min(TailWindowBytes, maxBytes);
+        var buffer = ArrayPool<byte>.Shared.Rent(window);
+        try
+        {
+            var read = ReadExactly(chunk.ReadHandle(), buffer, 0, window, end - window);
+            var lastNewline = buffer.AsSpan(0, read).LastIndexOf((byte)'\n');
+            return lastNewline < 0 ? null : end - window + lastNewline + 1;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Copies [offset, end) of the chunk into <paramref name="writer"/>: pread straight into its buffers, no intermediate array.</summary>
+    public static async Task CopyToAsync(Chunk chunk, long offset, long end, System.IO.Pipelines.PipeWriter writer, CancellationToken cancellationToken)
+    {
+        var handle = chunk.ReadHandle();
+        var position = offset;
+        long unflushed = 0;
+        while (position < end)
+        {
+            var memory = writer.GetMemory((int)Math.Min(end - position, CopyStepBytes));
+            var want = (int)Math.Min(memory.Length, end - position);
+            var read = RandomAccess.Read(handle, memory.Span[..want], position);
+            if (read == 0)
+                throw new IOException($"Chunk {chunk.Name} ended at {position}, before its published size {end}.");
+            writer.Advance(read);
+            position += read;
+            unflushed += read;
+            if (unflushed >= CopyStepBytes)
+            {
+                await writer.FlushAsync(cancellationToken);
+                unflushed = 0;
+            }
+        }
+        await writer.FlushAsync(cancellationToken);
+    }
+
     public static ChunkSlice Read(Chunk chunk, long offset, int maxBytes)
     {
         var size = chunk.Size;

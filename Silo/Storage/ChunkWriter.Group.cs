@@ -24,7 +24,8 @@ public sealed partial class ChunkWriter
             position += append.Batch.Length;
             messages += append.Messages;
             needsSync |= append.Fsync;
-            _segments.Add(append.Batch);
+            foreach (var segment in append.Batch)
+                _segments.Add(segment);
             new IndexEntry(position, append.Messages, append.Crc, now).WriteTo(_indexBuffer.AsSpan(i * IndexEntry.Size, IndexEntry.Size));
         }
 
@@ -32,7 +33,7 @@ public sealed partial class ChunkWriter
         try
         {
             // Data before index: a crash between the two leaves only a torn tail that recovery cuts.
-            RandomAccess.Write(_data!, _segments, start);
+            WriteSegments(start);
             RandomAccess.Write(_index!, _indexBuffer.AsSpan(0, _group.Count * IndexEntry.Size), indexStart);
         }
         catch (IOException e)
@@ -73,6 +74,24 @@ public sealed partial class ChunkWriter
         }
         _group.Clear();
         _segments.Clear();
+    }
+
+    /// <summary>pwritev takes at most IOV_MAX (1024) buffers per call; a group of 4 KiB request segments can hold more.</summary>
+    private void WriteSegments(long position)
+    {
+        const int MaxBuffersPerWrite = 1024;
+        if (_segments.Count <= MaxBuffersPerWrite)
+        {
+            RandomAccess.Write(_data!, _segments, position);
+            return;
+        }
+        for (var first = 0; first < _segments.Count; first += MaxBuffersPerWrite)
+        {
+            var part = _segments.GetRange(first, Math.Min(MaxBuffersPerWrite, _segments.Count - first));
+            RandomAccess.Write(_data!, part, position);
+            foreach (var segment in part)
+                position += segment.Length;
+        }
     }
 
     /// <summary>Cuts a failed group's bytes back off so nothing of it stays on disk or becomes visible.</summary>

@@ -29,7 +29,7 @@ public sealed partial class ChunkWriter : IAsyncDisposable
     private readonly Task _loop;
 
     private readonly List<AppendRequest> _group = new(MaxGroupBatches);
-    private readonly List<ReadOnlyMemory<byte>> _segments = new(MaxGroupBatches);
+    private readonly List<ReadOnlyMemory<byte>> _segments = new(1024);
     private readonly byte[] _indexBuffer = new byte[MaxGroupBatches * IndexEntry.Size];
 
     // Loop-owned state of the active chunk.

@@ -14,19 +14,24 @@ public enum BatchError
 }
 
 /// <summary>
-/// A produce body read into one pooled buffer and validated on the way in: the whole request is checked
-/// before the writer sees any of it, so a refused request leaves no trace. Validation stops at the first
-/// violation, so an oversized body is never buffered whole. Messages are counted with a vectorised
-/// newline count; the per-message length check runs only when a span could hold a message over the limit.
-/// Dispose returns the buffer.
+/// A produce body, validated as it arrives and left in the request's own pipe buffers: nothing is
+/// consumed until the writer has written it, so the bytes go from Kestrel's receive buffers straight to
+/// the chunk file with one vectored write (no second copy). The whole request is checked before the writer
+/// sees any of it, so a refused request leaves no trace; validation stops at the first violation, so an
+/// oversized body is never buffered whole. Messages are counted with a vectorised newline count; the
+/// per-message length check runs only where a span could hold a message over the limit.
+/// Requires Kestrel's MaxRequestBufferSize above MaxRequestBytes (see SiloSetup), or the transport would
+/// stop reading while we hold the body. Dispose consumes the body.
 /// </summary>
 public sealed class ProduceBatch : IDisposable
 {
-    private byte[] _buffer;
+    private readonly PipeReader _reader;
+    private bool _holdsRead;
 
-    private ProduceBatch(byte[] buffer) => _buffer = buffer;
+    private ProduceBatch(PipeReader reader) => _reader = reader;
 
-    public int Length { get; private set; }
+    public ReadOnlySequence<byte> Body { get; private set; }
+    public long Length => Body.Length;
     public int Messages { get; private set; }
     public uint Crc { get; private set; }
     public BatchError Error { get; private set; }
@@ -35,48 +40,46 @@ public sealed class ProduceBatch : IDisposable
     public long ErrorMessageNumber { get; private set; }
     public long ErrorValue { get; private set; }
 
-    public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
-
-    public static async Task<ProduceBatch> ReadAsync(PipeReader body, long? contentLength, int maxMessageBytes, int maxRequestBytes, CancellationToken cancellationToken)
+    public static async Task<ProduceBatch> ReadAsync(PipeReader body, int maxMessageBytes, int maxRequestBytes, CancellationToken cancellationToken)
     {
-        var initial = contentLength is > 0 && contentLength <= maxRequestBytes ? (int)contentLength.Value : 64 * 1024;
-        var batch = new ProduceBatch(ArrayPool<byte>.Shared.Rent(initial));
+        var batch = new ProduceBatch(body);
         var scan = new MessageScan(maxMessageBytes);
         var crc = 0xFFFF_FFFFu;
-        try
+        long scanned = 0;
+        while (true)
         {
-            while (true)
+            var result = await body.ReadAsync(cancellationToken);
+            var buffer = result.Buffer;
+            batch._holdsRead = true;
+            batch.Body = buffer; // what Dispose consumes if we stop here
+            if (buffer.Length > maxRequestBytes)
+                return batch.Fail(BatchError.RequestTooLarge, 0, buffer.Length);
+            foreach (var segment in buffer.Slice(scanned))
             {
-                var result = await body.ReadAsync(cancellationToken);
-                var buffer = result.Buffer;
-                foreach (var segment in buffer)
-                {
-                    if ((long)batch.Length + segment.Length > maxRequestBytes)
-                        return batch.Fail(BatchError.RequestTooLarge, 0, (long)batch.Length + segment.Length);
-                    var span = segment.Span;
-                    if (!scan.Accept(span))
-                        return batch.Fail(BatchError.MessageTooLarge, scan.Messages + 1, scan.CurrentMessageBytes);
-                    crc = Crc32C.Append(crc, span);
-                    batch.Append(span);
-                }
-                body.AdvanceTo(buffer.End);
-                if (result.IsCompleted)
-                    break;
+                var span = segment.Span;
+                if (!scan.Accept(span))
+                    return batch.Fail(BatchError.MessageTooLarge, scan.Messages + 1, scan.CurrentMessageBytes);
+                crc = Crc32C.Append(crc, span);
             }
-        }
-        catch
-        {
-            batch.Dispose();
-            throw;
+            scanned = buffer.Length;
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                // Keep this read outstanding: its buffers are what the writer writes; Dispose consumes them.
+                break;
+            }
+            body.AdvanceTo(buffer.Start, buffer.End); // examined all, consumed nothing
+            batch._holdsRead = false;
         }
         if (batch.Length == 0)
             return batch.Fail(BatchError.Empty, 0, 0);
-        if (batch._buffer[batch.Length - 1] != (byte)'\n')
+        if (LastByte(batch.Body) != (byte)'\n')
             return batch.Fail(BatchError.MissingTrailingNewline, scan.Messages + 1, scan.CurrentMessageBytes);
         batch.Messages = scan.Messages;
         batch.Crc = ~crc;
         return batch;
     }
+
+    private static byte LastByte(in ReadOnlySequence<byte> body) => body.Slice(body.Length - 1).FirstSpan[0];
 
     private ProduceBatch Fail(BatchError error, long messageNumber, long value)
     {
@@ -86,24 +89,13 @@ public sealed class ProduceBatch : IDisposable
         return this;
     }
 
-    private void Append(ReadOnlySpan<byte> span)
-    {
-        if (Length + span.Length > _buffer.Length)
-        {
-            var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(Length + span.Length, _buffer.Length * 2));
-            _buffer.AsSpan(0, Length).CopyTo(bigger);
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = bigger;
-        }
-        span.CopyTo(_buffer.AsSpan(Length));
-        Length += span.Length;
-    }
-
     public void Dispose()
     {
-        var buffer = Interlocked.Exchange(ref _buffer, []);
-        if (buffer.Length > 0)
-            ArrayPool<byte>.Shared.Return(buffer);
+        if (_holdsRead)
+        {
+            _holdsRead = false;
+            _reader.AdvanceTo(Body.End);
+        }
     }
 }
 
@@ -113,7 +105,7 @@ internal struct MessageScan(int maxMessageBytes)
     /// <summary>Whole messages seen so far.</summary>
     public int Messages;
 
-    /// <summary>Bytes of the message in progress (after the last newline), including its newline once seen.</summary>
+    /// <summary>Bytes of the message in progress (after the last newline).</summary>
     public long CurrentMessageBytes;
 
     public bool Accept(ReadOnlySpan<byte> span)
