@@ -5,6 +5,12 @@ public static class BusErrorCodes
 {
     /// <summary>400: the category name breaks the name rule.</summary>
     public const string InvalidCategoryName = "invalid_category_name";
+    /// <summary>400: the consumer group name breaks the name rule.</summary>
+    public const string InvalidGroupName = "invalid_group_name";
+    /// <summary>404: the consumer group does not exist.</summary>
+    public const string GroupNotFound = "group_not_found";
+    /// <summary>409: the delivery's lease was lost (expired and taken by another consumer, or already settled).</summary>
+    public const string LeaseLost = "lease_lost";
     /// <summary>400: a chunk name is malformed.</summary>
     public const string InvalidChunkName = "invalid_chunk_name";
     /// <summary>400: the body does not end with a newline.</summary>

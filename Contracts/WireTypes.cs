@@ -70,6 +70,16 @@ public sealed record BusProblem(
 /// <summary>Header names of the public API.</summary>
 public static class BusHeaders
 {
-    /// <summary>On a raw read: the offset to read next.</summary>
+    /// <summary>On a raw read and a poll: the offset after the returned bytes.</summary>
     public const string NextOffset = "Bus-Next-Offset";
+    /// <summary>On a poll: the opaque delivery token to ack or nack with.</summary>
+    public const string Delivery = "Bus-Delivery";
+    /// <summary>On a poll: the chunk the messages come from.</summary>
+    public const string Chunk = "Bus-Chunk";
+    /// <summary>On a poll: the offset of the first returned message.</summary>
+    public const string Offset = "Bus-Offset";
+    /// <summary>On a poll: when the lease ends (RFC 3339); ack before then.</summary>
+    public const string LeaseExpires = "Bus-Lease-Expires";
+    /// <summary>On a poll: how many times this range has been delivered (1 on the first delivery).</summary>
+    public const string DeliveryCount = "Bus-Delivery-Count";
 }

@@ -17,5 +17,10 @@ public static class BusApi
         v1.MapPost("/{category}/messages", ProduceEndpoint.HandleAsync);
         v1.MapGet("/{category}/chunks", ChunkEndpoints.List);
         v1.MapGet("/{category}/chunks/{chunk}", ChunkEndpoints.ReadAsync);
+        v1.MapPost("/{category}/groups/{group}/poll", GroupEndpoints.PollAsync);
+        v1.MapPost("/{category}/groups/{group}/ack", GroupEndpoints.AckAsync);
+        v1.MapPost("/{category}/groups/{group}/nack", GroupEndpoints.NackAsync);
+        v1.MapGet("/{category}/groups/{group}", GroupEndpoints.StatusAsync);
+        v1.MapPost("/{category}/groups/{group}/seek", GroupEndpoints.SeekAsync);
     }
 }

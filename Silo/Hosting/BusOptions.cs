@@ -42,6 +42,13 @@ public sealed class BusOptions
     /// <summary>How often the age sealer looks for chunks past their MaxChunkAge.</summary>
     public TimeSpan SealCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Deliveries of one range before its first message goes to the dead-letter category.</summary>
+    [Range(1, 1000)]
+    public int MaxDeliveries { get; set; } = 5;
+
+    /// <summary>Lease of a poll that names no lease_ms.</summary>
+    public TimeSpan DefaultLease { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Batches a writer accepts ahead of the disk before producers wait (back-pressure).</summary>
     [Range(1, 65536)]
     public int WriterQueueLength { get; set; } = 1024;

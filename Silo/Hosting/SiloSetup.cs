@@ -41,6 +41,7 @@ public static class SiloSetup
             return new SqliteMetadataStore(Path.Combine(dataDir, "metadata.db"));
         });
         builder.Services.AddSingleton<LogStore>();
+        builder.Services.AddSingleton<Groups.ConsumerGroups>();
         builder.Services.AddHostedService<StorageService>();
         builder.Services.AddHostedService<AgeSealer>();
         return builder;

@@ -37,6 +37,9 @@ public interface IMetadataStore : IAsyncDisposable
 
     /// <summary>The category's chunks, oldest first (by owner's sequence, then name).</summary>
     Task<IReadOnlyList<ChunkRecord>> ListChunksAsync(string category, CancellationToken cancellationToken);
+
+    /// <summary>Consumer-group offsets and leases, in the same database.</summary>
+    Groups.IGroupStore Groups { get; }
 }
 
 /// <summary>A metadata store operation failed; the inner exception is the database's own.</summary>

@@ -88,6 +88,7 @@ public sealed partial class PostgresMetadataStore : IMetadataStore
             sealed_at BIGINT NULL,
             PRIMARY KEY (category, name));
         """,
+        SqlGroupStore.Migration,
     ];
 
     // COLLATE "C" wherever text is sorted: byte order, as SQLite sorts, whatever the database's locale.
@@ -129,7 +130,7 @@ public sealed partial class PostgresMetadataStore : IMetadataStore
     {
         // One command, so one implicit transaction: no catalog rows outlive their category.
         var deleted = await ExecuteAsync(
-            "DELETE FROM chunks WHERE category = @name; DELETE FROM categories WHERE name = @name;",
+            "DELETE FROM group_chunks WHERE category = @name; DELETE FROM consumer_groups WHERE category = @name; DELETE FROM chunks WHERE category = @name; DELETE FROM categories WHERE name = @name;",
             p => p.AddWithValue("name", name), cancellationToken);
         return deleted > 0;
     }

@@ -14,6 +14,7 @@ public sealed class CategoryLog : IAsyncDisposable
     private volatile Chunk[] _chunks = [];
     private volatile CategoryRecord _settings;
     private ChunkWriter? _writer;
+    private TaskCompletionSource _dataArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     internal CategoryLog(CategoryRecord settings, string directory)
     {
@@ -30,6 +31,15 @@ public sealed class CategoryLog : IAsyncDisposable
 
     internal void StartWriter(IMetadataStore metadata, string owner, int queueLength, TimeProvider time, ILogger logger) =>
         _writer = new ChunkWriter(this, metadata, owner, queueLength, time, logger);
+
+    /// <summary>
+    /// Completes the next time new data is published (or a range is released). Long polls wait on it
+    /// instead of polling files or the database; take it before checking for data so no wake-up is missed.
+    /// </summary>
+    public Task DataArrived => Volatile.Read(ref _dataArrived).Task;
+
+    internal void SignalDataArrived() =>
+        Interlocked.Exchange(ref _dataArrived, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     internal void UpdateSettings(CategoryRecord settings) => _settings = settings;
 

@@ -6,9 +6,17 @@ namespace OrleansBus.Silo.Storage;
 public sealed class ChunkSlice(byte[] buffer, int length, long nextOffset) : IDisposable
 {
     private byte[]? _buffer = buffer;
+    private int _length = length;
 
-    public ReadOnlyMemory<byte> Memory => (_buffer ?? []).AsMemory(0, length);
-    public long NextOffset { get; } = nextOffset;
+    public ReadOnlyMemory<byte> Memory => (_buffer ?? []).AsMemory(0, _length);
+    public long NextOffset { get; private set; } = nextOffset;
+
+    /// <summary>Keeps only the first <paramref name="length"/> bytes (a whole-message prefix).</summary>
+    public void Cut(int length)
+    {
+        NextOffset -= _length - length;
+        _length = length;
+    }
 
     public void Dispose()
     {

@@ -46,6 +46,7 @@ public sealed partial class ChunkWriter
         _activeMessages = messages;
         _activeEntries += _group.Count;
         chunk.Publish(position, messages);
+        _log.SignalDataArrived();
         Log.BatchesWritten(_logger, _log.Name, chunk.Name, _group.Count, position - start);
 
         Exception? syncError = null;

@@ -1,0 +1,201 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using OrleansBus.Contracts;
+using OrleansBus.Silo.Groups;
+using OrleansBus.Silo.Hosting;
+using OrleansBus.Silo.Storage;
+
+namespace OrleansBus.Silo.Api;
+
+/// <summary>Consumer-group routes: poll, ack, nack, status (lag) and seek.</summary>
+public static class GroupEndpoints
+{
+    private const int DefaultMaxBytes = 1024 * 1024;
+    private const int DefaultMaxMessages = 1000;
+    private const int MaxWaitMs = 300_000;
+    private const int MinLeaseMs = 100;
+    private const int MaxLeaseMs = 3_600_000;
+
+    public static async Task PollAsync(HttpContext http, string category, string group, LogStore store, ConsumerGroups groups, IOptions<BusOptions> options)
+    {
+        var (error, log) = Resolve(category, group, store);
+        var query = http.Request.Query;
+        var limits = options.Value;
+        var badBytes = Int(query, "max_bytes", DefaultMaxBytes, 1, limits.MaxReadBytes, out var maxBytes);
+        var badMessages = Int(query, "max_messages", DefaultMaxMessages, 1, int.MaxValue, out var maxMessages);
+        var badWait = Int(query, "wait_ms", 0, 0, MaxWaitMs, out var waitMs);
+        var badLease = Int(query, "lease_ms", (int)limits.DefaultLease.TotalMilliseconds, MinLeaseMs, MaxLeaseMs, out var leaseMs);
+        error ??= badBytes ?? badMessages ?? badWait ?? badLease;
+        var start = query["start"].ToString();
+        if (error is null && start.Length > 0 && start is not ("earliest" or "latest"))
+            error = BusErrors.InvalidArgument("start", start, "earliest or latest");
+        var consumer = query["consumer"].ToString();
+        if (error is null && consumer.Length > 200)
+            error = BusErrors.InvalidArgument("consumer", consumer, "at most 200 characters");
+        if (error is not null)
+        {
+            await error.ExecuteAsync(http);
+            return;
+        }
+        var request = new PollRequest(category, group, consumer.Length == 0 ? "anonymous" : consumer, maxBytes, maxMessages,
+            TimeSpan.FromMilliseconds(waitMs), TimeSpan.FromMilliseconds(leaseMs), StartLatest: start == "latest");
+        using var delivery = await groups.PollAsync(request, log!, http.RequestAborted);
+        if (delivery is null)
+        {
+            http.Response.StatusCode = StatusCodes.Status204NoContent;
+            return;
+        }
+        if (WantsJson(http))
+        {
+            await Results.Json(ToResult(delivery), BusJsonContext.Default.PollResult).ExecuteAsync(http);
+            return;
+        }
+        var headers = http.Response.Headers;
+        headers[BusHeaders.Delivery] = delivery.Token;
+        headers[BusHeaders.Chunk] = delivery.Chunk;
+        headers[BusHeaders.Offset] = delivery.Offset.ToString(CultureInfo.InvariantCulture);
+        headers[BusHeaders.NextOffset] = delivery.NextOffset.ToString(CultureInfo.InvariantCulture);
+        headers[BusHeaders.LeaseExpires] = delivery.LeaseExpiresAt.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+        headers[BusHeaders.DeliveryCount] = delivery.DeliveryCount.ToString(CultureInfo.InvariantCulture);
+        http.Response.ContentType = "application/octet-stream";
+        http.Response.ContentLength = delivery.Data.Memory.Length;
+        await http.Response.Body.WriteAsync(delivery.Data.Memory, http.RequestAborted);
+    }
+
+    public static async Task<IResult> AckAsync(HttpContext http, string category, string group, LogStore store, ConsumerGroups groups)
+    {
+        var (error, log) = Resolve(category, group, store);
+        if (error is not null)
+            return error;
+        var (body, bodyError) = await ReadBodyAsync(http, BusJsonContext.Default.AckRequest);
+        if (bodyError is not null)
+            return bodyError;
+        if (string.IsNullOrEmpty(body!.Delivery))
+            return BusErrors.InvalidArgument("delivery", body.Delivery, "the Bus-Delivery token of a poll");
+        var outcome = await groups.AckAsync(log!, group, body.Delivery, body.Offset, http.RequestAborted);
+        return Settled(outcome, body.Delivery, body.Offset);
+    }
+
+    public static async Task<IResult> NackAsync(HttpContext http, string category, string group, LogStore store, ConsumerGroups groups)
+    {
+        var (error, log) = Resolve(category, group, store);
+        if (error is not null)
+            return error;
+        var (body, bodyError) = await ReadBodyAsync(http, BusJsonContext.Default.NackRequest);
+        if (bodyError is not null)
+            return bodyError;
+        if (string.IsNullOrEmpty(body!.Delivery))
+            return BusErrors.InvalidArgument("delivery", body.Delivery, "the Bus-Delivery token of a poll");
+        if (body.DelayMs is < 0 or > MaxLeaseMs)
+            return BusErrors.InvalidArgument("delayMs", body.DelayMs.ToString(CultureInfo.InvariantCulture), $"0 to {MaxLeaseMs}");
+        if (body.Reason is { Length: > 1000 })
+            return BusErrors.InvalidArgument("reason", body.Reason, "at most 1000 characters");
+        var outcome = await groups.NackAsync(log!, group, body.Delivery, TimeSpan.FromMilliseconds(body.DelayMs), body.Reason, http.RequestAborted);
+        return Settled(outcome, body.Delivery, null);
+    }
+
+    public static async Task<IResult> StatusAsync(HttpContext http, string category, string group, LogStore store, ConsumerGroups groups)
+    {
+        var (error, log) = Resolve(category, group, store);
+        if (error is not null)
+            return error;
+        var status = await groups.StatusAsync(log!, group, http.RequestAborted);
+        if (status is null)
+            return GroupNotFound(category, group);
+        var chunks = new GroupChunkInfo[status.Chunks.Count];
+        for (var i = 0; i < chunks.Length; i++)
+        {
+            var c = status.Chunks[i];
+            chunks[i] = new GroupChunkInfo(c.Chunk, c.AckedOffset, c.Size, c.LagBytes, c.LagMessages, c.LeaseConsumer, c.LeaseExpiresAt, c.DeliveryCount);
+        }
+        return Results.Json(new GroupInfo(group, category, status.LagBytes, status.LagMessages, status.OldestUnackedAgeMs, chunks), BusJsonContext.Default.GroupInfo);
+    }
+
+    public static async Task<IResult> SeekAsync(HttpContext http, string category, string group, LogStore store, ConsumerGroups groups)
+    {
+        var (error, log) = Resolve(category, group, store);
+        if (error is not null)
+            return error;
+        var (body, bodyError) = await ReadBodyAsync(http, BusJsonContext.Default.SeekRequest);
+        if (bodyError is not null)
+            return bodyError;
+        SeekTarget target;
+        if (body!.Time is not null && body.Position is null)
+            target = SeekTarget.Time;
+        else if (body.Time is null && body.Position == "earliest")
+            target = SeekTarget.Earliest;
+        else if (body.Time is null && body.Position == "latest")
+            target = SeekTarget.Latest;
+        else
+            return BusErrors.InvalidArgument("position", body.Position, "either \"position\":\"earliest\"|\"latest\" or \"time\":\"<RFC 3339>\"");
+        await groups.SeekAsync(log!, group, target, body.Time, http.RequestAborted);
+        return await StatusAsync(http, category, group, store, groups);
+    }
+
+    private static (IResult? Error, CategoryLog? Log) Resolve(string category, string group, LogStore store)
+    {
+        if (!CategoryName.IsValid(category))
+            return (BusErrors.InvalidCategoryName(category), null);
+        if (!CategoryName.IsValid(group))
+            return (BusErrors.Problem(400, BusErrorCodes.InvalidGroupName, "Invalid group name",
+                "Group names follow the category name rule: ^[a-z0-9][a-z0-9._-]{0,127}$.", group, CategoryName.MaxLength), null);
+        if (!store.IsReady)
+            return (BusErrors.NotReady(), null);
+        var log = store.Find(category);
+        return log is null ? (BusErrors.CategoryNotFound(category), null) : (null, log);
+    }
+
+    private static IResult GroupNotFound(string category, string group) =>
+        BusErrors.Problem(404, BusErrorCodes.GroupNotFound, "Group not found", $"Group {group} has never polled category {category}.", group);
+
+    private static IResult Settled(SettleOutcome outcome, string token, long? offset) => outcome switch
+    {
+        SettleOutcome.Done => Results.NoContent(),
+        SettleOutcome.BadOffset => BusErrors.InvalidArgument("offset", offset?.ToString(CultureInfo.InvariantCulture),
+            "a message boundary after the acknowledged offset and within the delivery"),
+        _ => BusErrors.Problem(409, BusErrorCodes.LeaseLost, "Lease lost",
+            "The delivery is no longer leased to you: it expired and was redelivered, or was already settled.", token),
+    };
+
+    private static async Task<(T? Body, IResult? Error)> ReadBodyAsync<T>(HttpContext http, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+        where T : class
+    {
+        try
+        {
+            var body = await System.Text.Json.JsonSerializer.DeserializeAsync(http.Request.Body, type, http.RequestAborted);
+            return body is null ? (null, BusErrors.InvalidArgument("body", null, "a JSON object")) : (body, null);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            return (null, BusErrors.InvalidArgument("body", null, "a JSON object: " + e.Message));
+        }
+    }
+
+    /// <summary>Parses an optional integer query value; always assigns <paramref name="value"/> (the fallback when absent or bad).</summary>
+    private static IResult? Int(IQueryCollection query, string name, int fallback, int min, int max, out int value)
+    {
+        value = fallback;
+        var text = query[name].ToString();
+        if (text.Length == 0)
+            return null;
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value >= min && value <= max)
+            return null;
+        return BusErrors.InvalidArgument(name, text, $"an integer from {min} to {max}");
+    }
+
+    private static bool WantsJson(HttpContext http) =>
+        http.Request.Headers.Accept.ToString().Contains("application/json", StringComparison.OrdinalIgnoreCase);
+
+    private static PollResult ToResult(Delivery delivery)
+    {
+        var messages = new List<string>(delivery.Messages);
+        var span = delivery.Data.Memory.Span;
+        while (!span.IsEmpty)
+        {
+            var newline = span.IndexOf((byte)'\n');
+            messages.Add(System.Text.Encoding.UTF8.GetString(span[..newline]));
+            span = span[(newline + 1)..];
+        }
+        return new PollResult(delivery.Token, delivery.Chunk, delivery.Offset, delivery.NextOffset, delivery.LeaseExpiresAt, delivery.DeliveryCount, messages);
+    }
+}

@@ -1,0 +1,142 @@
+using OrleansBus.Silo.Metadata;
+using OrleansBus.Silo.Storage;
+
+namespace OrleansBus.Silo.Groups;
+
+public sealed partial class ConsumerGroups
+{
+    /// <summary>
+    /// Acknowledges a delivery, whole or up to <paramref name="offset"/> (a message boundary inside it). A partial
+    /// ack keeps the lease on the rest. Fenced: with a stale token nothing changes and the caller gets LeaseLost.
+    /// </summary>
+    public async Task<SettleOutcome> AckAsync(CategoryLog log, string group, string token, long? offset, CancellationToken cancellationToken)
+    {
+        if (!DeliveryToken.TryParse(token, out var chunkName, out var lease))
+            return SettleOutcome.LeaseLost;
+        var row = await Groups.GetAsync(group, log.Name, chunkName, cancellationToken);
+        var chunk = log.FindChunk(chunkName);
+        if (row is null || chunk is null || row.LeaseToken != lease)
+            return SettleOutcome.LeaseLost;
+        var end = offset ?? row.LeaseEnd;
+        if (end <= row.AckedOffset || end > row.LeaseEnd || !EndsMessage(chunk, end))
+            return SettleOutcome.BadOffset;
+        var messages = CountMessages(chunk, row.AckedOffset, end);
+        if (!await Groups.AckAsync(group, log.Name, chunkName, lease, end, messages, release: end == row.LeaseEnd, cancellationToken))
+            return SettleOutcome.LeaseLost;
+        if (chunk.State == ChunkStates.Sealed && end >= chunk.Size)
+            await Groups.MarkDoneAsync(group, log.Name, chunkName, chunk.Size, cancellationToken);
+        return SettleOutcome.Done;
+    }
+
+    /// <summary>Releases a delivery now or after <paramref name="delay"/>; its next lease counts one more delivery.</summary>
+    public async Task<SettleOutcome> NackAsync(CategoryLog log, string group, string token, TimeSpan delay, string? reason, CancellationToken cancellationToken)
+    {
+        if (!DeliveryToken.TryParse(token, out var chunkName, out var lease))
+            return SettleOutcome.LeaseLost;
+        var availableAt = (time.GetUtcNow() + delay).ToUnixTimeMilliseconds();
+        if (!await Groups.NackAsync(group, log.Name, chunkName, lease, availableAt, reason, cancellationToken))
+            return SettleOutcome.LeaseLost;
+        log.SignalDataArrived(); // a waiting poll on this silo can take the range now
+        return SettleOutcome.Done;
+    }
+
+    /// <summary>Lag per chunk and in total: bytes and messages behind, and the age of the oldest unacknowledged message.</summary>
+    public async Task<GroupStatus?> StatusAsync(CategoryLog log, string group, CancellationToken cancellationToken)
+    {
+        var groups = await Groups.ListGroupsAsync(log.Name, cancellationToken);
+        if (!groups.Contains(group))
+            return null;
+        var rows = await Groups.ListOpenAsync(group, log.Name, cancellationToken);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var lags = new List<ChunkLag>(rows.Count);
+        long lagBytes = 0, lagMessages = 0;
+        long? oldestMs = null;
+        foreach (var row in rows)
+        {
+            seen.Add(row.Chunk);
+            var chunk = log.FindChunk(row.Chunk);
+            if (chunk is null)
+                continue;
+            var bytes = Math.Max(0, chunk.Size - row.AckedOffset);
+            var behind = Math.Max(0, chunk.Messages - row.AckedMessages);
+            lagBytes += bytes;
+            lagMessages += behind;
+            if (bytes > 0 && oldestMs is null && ChunkIndexReader.BatchAt(chunk, row.AckedOffset) is { } batch)
+                oldestMs = Math.Max(0, NowMs - batch.AppendTimeMs);
+            var leased = row.LeaseToken is not null && row.LeaseExpiresAtMs > NowMs;
+            lags.Add(new ChunkLag(row.Chunk, row.AckedOffset, chunk.Size, bytes, behind,
+                leased ? row.LeaseConsumer : null, leased ? DateTimeOffset.FromUnixTimeMilliseconds(row.LeaseExpiresAtMs) : null, row.DeliveryCount));
+        }
+        // Chunks the group has not materialised yet are wholly behind (rows are added on the next poll).
+        var (materialized, _) = await Groups.EnsureGroupAsync(group, log.Name, NowMs, cancellationToken);
+        var chunks = log.Chunks;
+        for (var i = materialized; i < chunks.Count; i++)
+        {
+            if (seen.Contains(chunks[i].Name) || chunks[i].Size == 0)
+                continue;
+            lagBytes += chunks[i].Size;
+            lagMessages += chunks[i].Messages;
+            if (oldestMs is null && ChunkIndexReader.BatchAt(chunks[i], 0) is { } batch)
+                oldestMs = Math.Max(0, NowMs - batch.AppendTimeMs);
+            lags.Add(new ChunkLag(chunks[i].Name, 0, chunks[i].Size, chunks[i].Size, chunks[i].Messages, null, null, 0));
+        }
+        return new GroupStatus(group, log.Name, lagBytes, lagMessages, oldestMs, lags);
+    }
+
+    /// <summary>Moves the group to the earliest data, the latest, or the first batch appended at or after a time. Clears leases.</summary>
+    public async Task SeekAsync(CategoryLog log, string group, SeekTarget target, DateTimeOffset? at, CancellationToken cancellationToken)
+    {
+        await Groups.EnsureGroupAsync(group, log.Name, NowMs, cancellationToken);
+        var chunks = log.Chunks;
+        var rows = new List<GroupPosition>(chunks.Count);
+        for (var i = 0; i < chunks.Count; i++)
+        {
+            var chunk = chunks[i];
+            var (offset, messages) = target switch
+            {
+                SeekTarget.Earliest => (0L, 0L),
+                SeekTarget.Latest => (chunk.Size, chunk.Messages),
+                _ => ChunkIndexReader.FirstAtOrAfter(chunk, at!.Value.ToUnixTimeMilliseconds()),
+            };
+            rows.Add(new GroupPosition(chunk.Name, i, offset, messages, chunk.State == ChunkStates.Sealed && offset >= chunk.Size));
+        }
+        await Groups.ResetAsync(group, log.Name, rows, cancellationToken);
+        log.SignalDataArrived();
+    }
+
+    private static bool EndsMessage(Chunk chunk, long end)
+    {
+        Span<byte> last = stackalloc byte[1];
+        return end <= chunk.Size && RandomAccess.Read(chunk.ReadHandle(), last, end - 1) == 1 && last[0] == (byte)'\n';
+    }
+
+    private static long CountMessages(Chunk chunk, long from, long to)
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(256 * 1024);
+        try
+        {
+            long messages = 0;
+            for (var position = from; position < to;)
+            {
+                var read = RandomAccess.Read(chunk.ReadHandle(), buffer.AsSpan(0, (int)Math.Min(buffer.Length, to - position)), position);
+                if (read == 0)
+                    break;
+                messages += buffer.AsSpan(0, read).Count((byte)'\n');
+                position += read;
+            }
+            return messages;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}
+
+/// <summary>Where a seek moves a group.</summary>
+public enum SeekTarget
+{
+    Earliest,
+    Latest,
+    Time,
+}

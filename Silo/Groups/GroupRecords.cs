@@ -1,0 +1,67 @@
+namespace OrleansBus.Silo.Groups;
+
+/// <summary>
+/// A group's position in one chunk: the acknowledged offset, and the lease on the range after it.
+/// <see cref="LeaseExpiresAtMs"/> is 0 and <see cref="LeaseToken"/> null when nobody holds a lease.
+/// <see cref="DeliveryCount"/> counts leases of the range starting at <see cref="DeliveryOffset"/>.
+/// </summary>
+public sealed record GroupChunkRow(
+    string Chunk,
+    int Position,
+    long AckedOffset,
+    long AckedMessages,
+    bool Done,
+    string? LeaseToken,
+    string? LeaseConsumer,
+    long LeaseEnd,
+    long LeaseExpiresAtMs,
+    long DeliveryOffset,
+    int DeliveryCount,
+    long AvailableAtMs,
+    string? LastReason);
+
+/// <summary>A chunk position to write for a group (materialising new chunks, or a seek).</summary>
+public readonly record struct GroupPosition(string Chunk, int Position, long AckedOffset, long AckedMessages, bool Done);
+
+/// <summary>
+/// Consumer-group state in the metadata store. Every state change is one conditional statement, so
+/// any number of silos can serve one group: a lease is granted only if the range is still free and the
+/// acknowledged offset is still the one the caller read (compare-and-set; on PostgreSQL the row is
+/// picked with FOR UPDATE SKIP LOCKED so competing pollers move on instead of queueing); an ack or nack
+/// applies only while the caller's lease token is the row's (fencing). Times are Unix milliseconds
+/// passed by the caller's TimeProvider, so both backends behave identically and tests need no sleeps.
+/// </summary>
+public interface IGroupStore
+{
+    /// <summary>Creates the group if missing; returns (chunks materialised so far, whether it was created now).</summary>
+    Task<(int Materialized, bool Created)> EnsureGroupAsync(string group, string category, long nowMs, CancellationToken cancellationToken);
+
+    /// <summary>Adds rows for chunks the group has not seen (existing rows are kept) and records how many it has seen.</summary>
+    Task MaterializeAsync(string group, string category, IReadOnlyList<GroupPosition> rows, int materialized, CancellationToken cancellationToken);
+
+    /// <summary>Rows not yet done, in chunk order. Done chunks are never read again, so a long acknowledged history costs nothing.</summary>
+    Task<IReadOnlyList<GroupChunkRow>> ListOpenAsync(string group, string category, CancellationToken cancellationToken);
+
+    Task<GroupChunkRow?> GetAsync(string group, string category, string chunk, CancellationToken cancellationToken);
+
+    /// <summary>Leases [ackedOffset, leaseEnd) if still free and unmoved; returns the delivery count, or null if another consumer won.</summary>
+    Task<int?> TryLeaseAsync(string group, string category, string chunk, long expectedAcked, string token, string consumer,
+        long leaseEnd, long expiresAtMs, long nowMs, CancellationToken cancellationToken);
+
+    /// <summary>Moves the acknowledged offset to <paramref name="offset"/> under the lease; false when the lease was lost.</summary>
+    Task<bool> AckAsync(string group, string category, string chunk, string token, long offset, long messages, bool release, CancellationToken cancellationToken);
+
+    /// <summary>Releases the lease; the range is available again at <paramref name="availableAtMs"/>. False when the lease was lost.</summary>
+    Task<bool> NackAsync(string group, string category, string chunk, string token, long availableAtMs, string? reason, CancellationToken cancellationToken);
+
+    /// <summary>Moves past a poison message that was dead-lettered; false if the row moved or is leased meanwhile.</summary>
+    Task<bool> SkipAsync(string group, string category, string chunk, long expectedAcked, long newOffset, long nowMs, CancellationToken cancellationToken);
+
+    /// <summary>Marks a row done once its chunk is sealed and fully acknowledged.</summary>
+    Task MarkDoneAsync(string group, string category, string chunk, long sealedSize, CancellationToken cancellationToken);
+
+    /// <summary>Replaces every row of the group (a seek) in one transaction.</summary>
+    Task ResetAsync(string group, string category, IReadOnlyList<GroupPosition> rows, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<string>> ListGroupsAsync(string category, CancellationToken cancellationToken);
+}

@@ -1,0 +1,179 @@
+using System.Data.Common;
+using OrleansBus.Silo.Groups;
+
+namespace OrleansBus.Silo.Metadata;
+
+/// <summary>
+/// <see cref="IGroupStore"/> in SQL that SQLite and PostgreSQL both accept. Each state change is a single
+/// conditional UPDATE whose WHERE clause is the invariant (lease free or expired, offset unmoved, token
+/// matches), so two silos racing for one range cannot both win: the loser's UPDATE matches no row.
+/// </summary>
+internal sealed class SqlGroupStore(ISqlRunner sql) : IGroupStore
+{
+    /// <summary>Appended to each store's migrations (same text on both backends).</summary>
+    public const string Migration = """
+        CREATE TABLE consumer_groups (
+            group_name TEXT NOT NULL,
+            category TEXT NOT NULL,
+            materialized INTEGER NOT NULL,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (group_name, category));
+        CREATE TABLE group_chunks (
+            group_name TEXT NOT NULL,
+            category TEXT NOT NULL,
+            chunk TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            acked_offset BIGINT NOT NULL,
+            acked_messages BIGINT NOT NULL,
+            done INTEGER NOT NULL,
+            lease_token TEXT NULL,
+            lease_consumer TEXT NULL,
+            lease_end BIGINT NOT NULL,
+            lease_expires_at BIGINT NOT NULL,
+            delivery_offset BIGINT NOT NULL,
+            delivery_count INTEGER NOT NULL,
+            available_at BIGINT NOT NULL,
+            last_reason TEXT NULL,
+            PRIMARY KEY (group_name, category, chunk));
+        CREATE INDEX group_chunks_open ON group_chunks (group_name, category, done, position);
+        """;
+
+    private const string Columns = """
+        chunk, position, acked_offset, acked_messages, done, lease_token, lease_consumer, lease_end,
+        lease_expires_at, delivery_offset, delivery_count, available_at, last_reason
+        """;
+
+    private const string Key = "group_name = @g AND category = @c AND chunk = @chunk";
+
+    private static SqlArgs Args(string group, string category, string? chunk = null)
+    {
+        var args = new SqlArgs().Add("@g", group).Add("@c", category);
+        return chunk is null ? args : args.Add("@chunk", chunk);
+    }
+
+    public async Task<(int Materialized, bool Created)> EnsureGroupAsync(string group, string category, long nowMs, CancellationToken cancellationToken)
+    {
+        var created = await sql.ExecuteAsync(
+            "INSERT INTO consumer_groups (group_name, category, materialized, created_at) VALUES (@g, @c, 0, @now) ON CONFLICT DO NOTHING",
+            Args(group, category).Add("@now", nowMs), cancellationToken);
+        var rows = await sql.QueryAsync(
+            "SELECT materialized FROM consumer_groups WHERE group_name = @g AND category = @c",
+            Args(group, category), static r => Convert.ToInt32(r.GetValue(0)), cancellationToken);
+        return (rows[0], created == 1);
+    }
+
+    public Task MaterializeAsync(string group, string category, IReadOnlyList<GroupPosition> rows, int materialized, CancellationToken cancellationToken)
+    {
+        var statements = new List<(string, SqlArgs)>(rows.Count + 1);
+        foreach (var row in rows)
+            statements.Add((InsertRow + " ON CONFLICT DO NOTHING", RowArgs(group, category, row)));
+        statements.Add((
+            "UPDATE consumer_groups SET materialized = @m WHERE group_name = @g AND category = @c AND materialized < @m",
+            Args(group, category).Add("@m", materialized)));
+        return sql.ExecuteInTransactionAsync(statements, cancellationToken);
+    }
+
+    private const string InsertRow = """
+        INSERT INTO group_chunks (group_name, category, chunk, position, acked_offset, acked_messages, done, lease_token,
+            lease_consumer, lease_end, lease_expires_at, delivery_offset, delivery_count, available_at, last_reason)
+        VALUES (@g, @c, @chunk, @position, @acked, @messages, @done, NULL, NULL, @acked, 0, @acked, 0, 0, NULL)
+        """;
+
+    private static SqlArgs RowArgs(string group, string category, GroupPosition row) =>
+        Args(group, category, row.Chunk).Add("@position", row.Position).Add("@acked", row.AckedOffset)
+            .Add("@messages", row.AckedMessages).Add("@done", row.Done ? 1 : 0);
+
+    public Task<IReadOnlyList<GroupChunkRow>> ListOpenAsync(string group, string category, CancellationToken cancellationToken) =>
+        sql.QueryAsync($"SELECT {Columns} FROM group_chunks WHERE group_name = @g AND category = @c AND done = 0 ORDER BY position",
+            Args(group, category), ReadRow, cancellationToken);
+
+    public async Task<GroupChunkRow?> GetAsync(string group, string category, string chunk, CancellationToken cancellationToken)
+    {
+        var rows = await sql.QueryAsync($"SELECT {Columns} FROM group_chunks WHERE {Key}", Args(group, category, chunk), ReadRow, cancellationToken);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    public async Task<int?> TryLeaseAsync(string group, string category, string chunk, long expectedAcked, string token, string consumer,
+        long leaseEnd, long expiresAtMs, long nowMs, CancellationToken cancellationToken)
+    {
+        const string Free = "acked_offset = @acked AND done = 0 AND (lease_token IS NULL OR lease_expires_at <= @now) AND available_at <= @now";
+        var where = sql.SupportsSkipLocked
+            ? $"(group_name, category, chunk) IN (SELECT group_name, category, chunk FROM group_chunks WHERE {Key} AND {Free} FOR UPDATE SKIP LOCKED)"
+            : $"{Key} AND {Free}";
+        var rows = await sql.QueryAsync(
+            $"""
+            UPDATE group_chunks SET lease_token = @token, lease_consumer = @consumer, lease_end = @end, lease_expires_at = @expires,
+                delivery_count = CASE WHEN delivery_offset = acked_offset THEN delivery_count + 1 ELSE 1 END,
+                delivery_offset = acked_offset
+            WHERE {where}
+            RETURNING delivery_count
+            """,
+            Args(group, category, chunk).Add("@acked", expectedAcked).Add("@now", nowMs).Add("@token", token)
+                .Add("@consumer", consumer).Add("@end", leaseEnd).Add("@expires", expiresAtMs),
+            static r => Convert.ToInt32(r.GetValue(0)), cancellationToken);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    public async Task<bool> AckAsync(string group, string category, string chunk, string token, long offset, long messages, bool release, CancellationToken cancellationToken)
+    {
+        var lease = release ? "lease_token = NULL, lease_consumer = NULL, lease_expires_at = 0," : "";
+        var changed = await sql.ExecuteAsync(
+            $"""
+            UPDATE group_chunks SET {lease} acked_offset = @offset, acked_messages = acked_messages + @messages,
+                delivery_offset = @offset, delivery_count = 0
+            WHERE {Key} AND lease_token = @token AND acked_offset < @offset AND @offset <= lease_end
+            """,
+            Args(group, category, chunk).Add("@token", token).Add("@offset", offset).Add("@messages", messages), cancellationToken);
+        return changed == 1;
+    }
+
+    public async Task<bool> NackAsync(string group, string category, string chunk, string token, long availableAtMs, string? reason, CancellationToken cancellationToken)
+    {
+        var changed = await sql.ExecuteAsync(
+            $"""
+            UPDATE group_chunks SET lease_token = NULL, lease_consumer = NULL, lease_expires_at = 0, available_at = @available, last_reason = @reason
+            WHERE {Key} AND lease_token = @token
+            """,
+            Args(group, category, chunk).Add("@token", token).Add("@available", availableAtMs).Add("@reason", reason), cancellationToken);
+        return changed == 1;
+    }
+
+    public async Task<bool> SkipAsync(string group, string category, string chunk, long expectedAcked, long newOffset, long nowMs, CancellationToken cancellationToken)
+    {
+        var changed = await sql.ExecuteAsync(
+            $"""
+            UPDATE group_chunks SET acked_offset = @new, acked_messages = acked_messages + 1, delivery_offset = @new, delivery_count = 0,
+                lease_token = NULL, lease_consumer = NULL, lease_expires_at = 0, lease_end = @new
+            WHERE {Key} AND acked_offset = @acked AND (lease_token IS NULL OR lease_expires_at <= @now)
+            """,
+            Args(group, category, chunk).Add("@acked", expectedAcked).Add("@new", newOffset).Add("@now", nowMs), cancellationToken);
+        return changed == 1;
+    }
+
+    public Task MarkDoneAsync(string group, string category, string chunk, long sealedSize, CancellationToken cancellationToken) =>
+        sql.ExecuteAsync($"UPDATE group_chunks SET done = 1 WHERE {Key} AND acked_offset >= @size",
+            Args(group, category, chunk).Add("@size", sealedSize), cancellationToken);
+
+    public Task ResetAsync(string group, string category, IReadOnlyList<GroupPosition> rows, CancellationToken cancellationToken)
+    {
+        var statements = new List<(string, SqlArgs)>(rows.Count + 2)
+        {
+            ("DELETE FROM group_chunks WHERE group_name = @g AND category = @c", Args(group, category)),
+        };
+        foreach (var row in rows)
+            statements.Add((InsertRow, RowArgs(group, category, row)));
+        statements.Add(("UPDATE consumer_groups SET materialized = @m WHERE group_name = @g AND category = @c",
+            Args(group, category).Add("@m", rows.Count)));
+        return sql.ExecuteInTransactionAsync(statements, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<string>> ListGroupsAsync(string category, CancellationToken cancellationToken) =>
+        sql.QueryAsync("SELECT group_name FROM consumer_groups WHERE category = @c ORDER BY group_name",
+            new SqlArgs().Add("@c", category), static r => r.GetString(0), cancellationToken);
+
+    private static GroupChunkRow ReadRow(DbDataReader r) => new(
+        r.GetString(0), Convert.ToInt32(r.GetValue(1)), Convert.ToInt64(r.GetValue(2)), Convert.ToInt64(r.GetValue(3)),
+        Convert.ToInt32(r.GetValue(4)) != 0, r.IsDBNull(5) ? null : r.GetString(5), r.IsDBNull(6) ? null : r.GetString(6),
+        Convert.ToInt64(r.GetValue(7)), Convert.ToInt64(r.GetValue(8)), Convert.ToInt64(r.GetValue(9)),
+        Convert.ToInt32(r.GetValue(10)), Convert.ToInt64(r.GetValue(11)), r.IsDBNull(12) ? null : r.GetString(12));
+}
