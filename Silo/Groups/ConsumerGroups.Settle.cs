@@ -68,7 +68,7 @@ public sealed partial class ConsumerGroups
                 leased ? row.LeaseConsumer : null, leased ? DateTimeOffset.FromUnixTimeMilliseconds(row.LeaseExpiresAtMs) : null, row.DeliveryCount));
         }
         // Chunks the group has not materialised yet are wholly behind (rows are added on the next poll).
-        var (materialized, _) = await Groups.EnsureGroupAsync(group, log.Name, NowMs, cancellationToken);
+        var (materialized, _) = await Groups.EnsureGroupAsync(group, log.Name, store.SiloId, NowMs, cancellationToken);
         var chunks = log.Chunks;
         for (var i = materialized; i < chunks.Count; i++)
         {
@@ -86,7 +86,7 @@ public sealed partial class ConsumerGroups
     /// <summary>Moves the group to the earliest data, the latest, or the first batch appended at or after a time. Clears leases.</summary>
     public async Task SeekAsync(CategoryLog log, string group, SeekTarget target, DateTimeOffset? at, CancellationToken cancellationToken)
     {
-        await Groups.EnsureGroupAsync(group, log.Name, NowMs, cancellationToken);
+        await Groups.EnsureGroupAsync(group, log.Name, store.SiloId, NowMs, cancellationToken);
         var chunks = log.Chunks;
         var rows = new List<GroupPosition>(chunks.Count);
         for (var i = 0; i < chunks.Count; i++)
@@ -98,9 +98,9 @@ public sealed partial class ConsumerGroups
                 SeekTarget.Latest => (chunk.Size, chunk.Messages),
                 _ => ChunkIndexReader.FirstAtOrAfter(chunk, at!.Value.ToUnixTimeMilliseconds()),
             };
-            rows.Add(new GroupPosition(chunk.Name, i, offset, messages, chunk.State == ChunkStates.Sealed && offset >= chunk.Size));
+            rows.Add(new GroupPosition(chunk.Name, Order(chunk), offset, messages, chunk.State == ChunkStates.Sealed && offset >= chunk.Size));
         }
-        await Groups.ResetAsync(group, log.Name, rows, cancellationToken);
+        await Groups.ResetAsync(group, log.Name, store.SiloId, rows, cancellationToken);
         log.SignalDataArrived();
     }
 

@@ -41,14 +41,14 @@ public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metada
 
     private async Task<int> EnsureGroupAsync(PollRequest request, CategoryLog log, CancellationToken cancellationToken)
     {
-        var (materialized, created) = await Groups.EnsureGroupAsync(request.Group, log.Name, NowMs, cancellationToken);
+        var (materialized, created) = await Groups.EnsureGroupAsync(request.Group, log.Name, store.SiloId, NowMs, cancellationToken);
         if (!created || !request.StartLatest)
             return materialized;
         var chunks = log.Chunks;
         var rows = new List<GroupPosition>(chunks.Count);
         for (var i = 0; i < chunks.Count; i++)
-            rows.Add(new GroupPosition(chunks[i].Name, i, chunks[i].Size, chunks[i].Messages, chunks[i].State == ChunkStates.Sealed));
-        await Groups.MaterializeAsync(request.Group, log.Name, rows, rows.Count, cancellationToken);
+            rows.Add(new GroupPosition(chunks[i].Name, Order(chunks[i]), chunks[i].Size, chunks[i].Messages, chunks[i].State == ChunkStates.Sealed));
+        await Groups.MaterializeAsync(request.Group, log.Name, store.SiloId, rows, rows.Count, cancellationToken);
         return rows.Count;
     }
 
@@ -60,8 +60,8 @@ public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metada
             return materialized;
         var rows = new List<GroupPosition>(chunks.Count - materialized);
         for (var i = materialized; i < chunks.Count; i++)
-            rows.Add(new GroupPosition(chunks[i].Name, i, 0, 0, Done: false));
-        await Groups.MaterializeAsync(group, log.Name, rows, chunks.Count, cancellationToken);
+            rows.Add(new GroupPosition(chunks[i].Name, Order(chunks[i]), 0, 0, Done: false));
+        await Groups.MaterializeAsync(group, log.Name, store.SiloId, rows, chunks.Count, cancellationToken);
         return chunks.Count;
     }
 
@@ -126,6 +126,9 @@ public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metada
         return new Delivery(DeliveryToken.Create(chunk.Name, lease), chunk.Name, row.AckedOffset,
             DateTimeOffset.FromUnixTimeMilliseconds(expires.ToUnixTimeMilliseconds()), count.Value, messages, slice);
     }
+
+    /// <summary>A group's chunk order, the same on every silo: creation time.</summary>
+    private static long Order(Chunk chunk) => chunk.CreatedAt.ToUnixTimeMilliseconds();
 
     /// <summary>Keeps at most <paramref name="maxMessages"/> whole messages; returns how many remain.</summary>
     private static int CutToMessages(ChunkSlice slice, int maxMessages)

@@ -7,7 +7,7 @@ namespace OrleansBus.Silo.Groups;
 /// </summary>
 public sealed record GroupChunkRow(
     string Chunk,
-    int Position,
+    long Position,
     long AckedOffset,
     long AckedMessages,
     bool Done,
@@ -20,8 +20,11 @@ public sealed record GroupChunkRow(
     long AvailableAtMs,
     string? LastReason);
 
-/// <summary>A chunk position to write for a group (materialising new chunks, or a seek).</summary>
-public readonly record struct GroupPosition(string Chunk, int Position, long AckedOffset, long AckedMessages, bool Done);
+/// <summary>
+/// A chunk position to write for a group (materialising new chunks, or a seek). <see cref="Position"/> orders a
+/// group's chunks the same way on every silo: the chunk's creation time in Unix milliseconds (ties by name).
+/// </summary>
+public readonly record struct GroupPosition(string Chunk, long Position, long AckedOffset, long AckedMessages, bool Done);
 
 /// <summary>
 /// Consumer-group state in the metadata store. Every state change is one conditional statement, so
@@ -33,11 +36,15 @@ public readonly record struct GroupPosition(string Chunk, int Position, long Ack
 /// </summary>
 public interface IGroupStore
 {
-    /// <summary>Creates the group if missing; returns (chunks materialised so far, whether it was created now).</summary>
-    Task<(int Materialized, bool Created)> EnsureGroupAsync(string group, string category, long nowMs, CancellationToken cancellationToken);
+    /// <summary>
+    /// Creates the group if missing; returns how many of <paramref name="silo"/>'s chunks (in its own list order) the group
+    /// has rows for, and whether the group was created now. The watermark is per silo because each silo adds rows for
+    /// the chunks it holds; a silo only looks at chunks past its watermark, never at the acknowledged history.
+    /// </summary>
+    Task<(int Materialized, bool Created)> EnsureGroupAsync(string group, string category, string silo, long nowMs, CancellationToken cancellationToken);
 
-    /// <summary>Adds rows for chunks the group has not seen (existing rows are kept) and records how many it has seen.</summary>
-    Task MaterializeAsync(string group, string category, IReadOnlyList<GroupPosition> rows, int materialized, CancellationToken cancellationToken);
+    /// <summary>Adds rows for chunks the group has not seen (existing rows are kept) and moves the silo's watermark.</summary>
+    Task MaterializeAsync(string group, string category, string silo, IReadOnlyList<GroupPosition> rows, int materialized, CancellationToken cancellationToken);
 
     /// <summary>Rows not yet done, in chunk order. Done chunks are never read again, so a long acknowledged history costs nothing.</summary>
     Task<IReadOnlyList<GroupChunkRow>> ListOpenAsync(string group, string category, CancellationToken cancellationToken);
@@ -60,8 +67,8 @@ public interface IGroupStore
     /// <summary>Marks a row done once its chunk is sealed and fully acknowledged.</summary>
     Task MarkDoneAsync(string group, string category, string chunk, long sealedSize, CancellationToken cancellationToken);
 
-    /// <summary>Replaces every row of the group (a seek) in one transaction.</summary>
-    Task ResetAsync(string group, string category, IReadOnlyList<GroupPosition> rows, CancellationToken cancellationToken);
+    /// <summary>Replaces the group's rows for the given chunks (a seek over a silo's chunks) in one transaction.</summary>
+    Task ResetAsync(string group, string category, string silo, IReadOnlyList<GroupPosition> rows, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<string>> ListGroupsAsync(string category, CancellationToken cancellationToken);
 }

@@ -42,6 +42,17 @@ public sealed class BusOptions
     /// <summary>How often the age sealer looks for chunks past their MaxChunkAge.</summary>
     public TimeSpan SealCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Metadata store: <c>sqlite</c> (embedded default, <c>&lt;DataDir&gt;/metadata.db</c>) or <c>postgres</c> (a cluster).</summary>
+    [RegularExpression("^(sqlite|postgres)$")]
+    public string Metadata { get; set; } = "sqlite";
+
+    /// <summary>Npgsql connection string when <see cref="Metadata"/> is <c>postgres</c>.</summary>
+    public string? PostgresConnectionString { get; set; }
+
+    /// <summary>Schema holding the tables when <see cref="Metadata"/> is <c>postgres</c> (one cluster per schema).</summary>
+    [RegularExpression("^[a-z_][a-z0-9_]{0,62}$")]
+    public string PostgresSchema { get; set; } = "public";
+
     /// <summary>Deliveries of one range before its first message goes to the dead-letter category.</summary>
     [Range(1, 1000)]
     public int MaxDeliveries { get; set; } = 5;

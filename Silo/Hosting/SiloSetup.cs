@@ -31,11 +31,15 @@ public static class SiloSetup
             .Validate(o => o.MaxChunkAge > TimeSpan.Zero, "Bus:MaxChunkAge must be positive.")
             .Validate(o => o.SealCheckInterval > TimeSpan.Zero, "Bus:SealCheckInterval must be positive.")
             .Validate(o => o.MaxMessageBytes <= o.MaxRequestBytes, "Bus:MaxMessageBytes must not exceed Bus:MaxRequestBytes.")
+            .Validate(o => o.Metadata != "postgres" || !string.IsNullOrWhiteSpace(o.PostgresConnectionString),
+                "Bus:PostgresConnectionString is required when Bus:Metadata is postgres.")
             .ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<IMetadataStore>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<BusOptions>>().Value;
+            if (options.Metadata == "postgres")
+                return new PostgresMetadataStore(options.PostgresConnectionString!, options.PostgresSchema);
             var dataDir = Path.GetFullPath(options.DataDir);
             Directory.CreateDirectory(dataDir);
             return new SqliteMetadataStore(Path.Combine(dataDir, "metadata.db"));

@@ -15,14 +15,19 @@ internal sealed class SqlGroupStore(ISqlRunner sql) : IGroupStore
         CREATE TABLE consumer_groups (
             group_name TEXT NOT NULL,
             category TEXT NOT NULL,
-            materialized INTEGER NOT NULL,
             created_at BIGINT NOT NULL,
             PRIMARY KEY (group_name, category));
+        CREATE TABLE group_watermarks (
+            group_name TEXT NOT NULL,
+            category TEXT NOT NULL,
+            silo TEXT NOT NULL,
+            materialized INTEGER NOT NULL,
+            PRIMARY KEY (group_name, category, silo));
         CREATE TABLE group_chunks (
             group_name TEXT NOT NULL,
             category TEXT NOT NULL,
             chunk TEXT NOT NULL,
-            position INTEGER NOT NULL,
+            position BIGINT NOT NULL,
             acked_offset BIGINT NOT NULL,
             acked_messages BIGINT NOT NULL,
             done INTEGER NOT NULL,
@@ -51,27 +56,31 @@ internal sealed class SqlGroupStore(ISqlRunner sql) : IGroupStore
         return chunk is null ? args : args.Add("@chunk", chunk);
     }
 
-    public async Task<(int Materialized, bool Created)> EnsureGroupAsync(string group, string category, long nowMs, CancellationToken cancellationToken)
+    public async Task<(int Materialized, bool Created)> EnsureGroupAsync(string group, string category, string silo, long nowMs, CancellationToken cancellationToken)
     {
         var created = await sql.ExecuteAsync(
-            "INSERT INTO consumer_groups (group_name, category, materialized, created_at) VALUES (@g, @c, 0, @now) ON CONFLICT DO NOTHING",
+            "INSERT INTO consumer_groups (group_name, category, created_at) VALUES (@g, @c, @now) ON CONFLICT DO NOTHING",
             Args(group, category).Add("@now", nowMs), cancellationToken);
         var rows = await sql.QueryAsync(
-            "SELECT materialized FROM consumer_groups WHERE group_name = @g AND category = @c",
-            Args(group, category), static r => Convert.ToInt32(r.GetValue(0)), cancellationToken);
-        return (rows[0], created == 1);
+            "SELECT materialized FROM group_watermarks WHERE group_name = @g AND category = @c AND silo = @silo",
+            Args(group, category).Add("@silo", silo), static r => Convert.ToInt32(r.GetValue(0)), cancellationToken);
+        return (rows.Count == 0 ? 0 : rows[0], created == 1);
     }
 
-    public Task MaterializeAsync(string group, string category, IReadOnlyList<GroupPosition> rows, int materialized, CancellationToken cancellationToken)
+    public Task MaterializeAsync(string group, string category, string silo, IReadOnlyList<GroupPosition> rows, int materialized, CancellationToken cancellationToken)
     {
         var statements = new List<(string, SqlArgs)>(rows.Count + 1);
         foreach (var row in rows)
             statements.Add((InsertRow + " ON CONFLICT DO NOTHING", RowArgs(group, category, row)));
-        statements.Add((
-            "UPDATE consumer_groups SET materialized = @m WHERE group_name = @g AND category = @c AND materialized < @m",
-            Args(group, category).Add("@m", materialized)));
+        statements.Add((UpsertWatermark + " WHERE group_watermarks.materialized < excluded.materialized",
+            Args(group, category).Add("@silo", silo).Add("@m", materialized)));
         return sql.ExecuteInTransactionAsync(statements, cancellationToken);
     }
+
+    private const string UpsertWatermark = """
+        INSERT INTO group_watermarks (group_name, category, silo, materialized) VALUES (@g, @c, @silo, @m)
+        ON CONFLICT (group_name, category, silo) DO UPDATE SET materialized = excluded.materialized
+        """;
 
     private const string InsertRow = """
         INSERT INTO group_chunks (group_name, category, chunk, position, acked_offset, acked_messages, done, lease_token,
@@ -84,7 +93,7 @@ internal sealed class SqlGroupStore(ISqlRunner sql) : IGroupStore
             .Add("@messages", row.AckedMessages).Add("@done", row.Done ? 1 : 0);
 
     public Task<IReadOnlyList<GroupChunkRow>> ListOpenAsync(string group, string category, CancellationToken cancellationToken) =>
-        sql.QueryAsync($"SELECT {Columns} FROM group_chunks WHERE group_name = @g AND category = @c AND done = 0 ORDER BY position",
+        sql.QueryAsync($"SELECT {Columns} FROM group_chunks WHERE group_name = @g AND category = @c AND done = 0 ORDER BY position, chunk",
             Args(group, category), ReadRow, cancellationToken);
 
     public async Task<GroupChunkRow?> GetAsync(string group, string category, string chunk, CancellationToken cancellationToken)
@@ -154,16 +163,15 @@ internal sealed class SqlGroupStore(ISqlRunner sql) : IGroupStore
         sql.ExecuteAsync($"UPDATE group_chunks SET done = 1 WHERE {Key} AND acked_offset >= @size",
             Args(group, category, chunk).Add("@size", sealedSize), cancellationToken);
 
-    public Task ResetAsync(string group, string category, IReadOnlyList<GroupPosition> rows, CancellationToken cancellationToken)
+    public Task ResetAsync(string group, string category, string silo, IReadOnlyList<GroupPosition> rows, CancellationToken cancellationToken)
     {
-        var statements = new List<(string, SqlArgs)>(rows.Count + 2)
-        {
-            ("DELETE FROM group_chunks WHERE group_name = @g AND category = @c", Args(group, category)),
-        };
+        var statements = new List<(string, SqlArgs)>(rows.Count * 2 + 1);
         foreach (var row in rows)
+        {
+            statements.Add(($"DELETE FROM group_chunks WHERE {Key}", Args(group, category, row.Chunk)));
             statements.Add((InsertRow, RowArgs(group, category, row)));
-        statements.Add(("UPDATE consumer_groups SET materialized = @m WHERE group_name = @g AND category = @c",
-            Args(group, category).Add("@m", rows.Count)));
+        }
+        statements.Add((UpsertWatermark, Args(group, category).Add("@silo", silo).Add("@m", rows.Count)));
         return sql.ExecuteInTransactionAsync(statements, cancellationToken);
     }
 
@@ -172,7 +180,7 @@ internal sealed class SqlGroupStore(ISqlRunner sql) : IGroupStore
             new SqlArgs().Add("@c", category), static r => r.GetString(0), cancellationToken);
 
     private static GroupChunkRow ReadRow(DbDataReader r) => new(
-        r.GetString(0), Convert.ToInt32(r.GetValue(1)), Convert.ToInt64(r.GetValue(2)), Convert.ToInt64(r.GetValue(3)),
+        r.GetString(0), Convert.ToInt64(r.GetValue(1)), Convert.ToInt64(r.GetValue(2)), Convert.ToInt64(r.GetValue(3)),
         Convert.ToInt32(r.GetValue(4)) != 0, r.IsDBNull(5) ? null : r.GetString(5), r.IsDBNull(6) ? null : r.GetString(6),
         Convert.ToInt64(r.GetValue(7)), Convert.ToInt64(r.GetValue(8)), Convert.ToInt64(r.GetValue(9)),
         Convert.ToInt32(r.GetValue(10)), Convert.ToInt64(r.GetValue(11)), r.IsDBNull(12) ? null : r.GetString(12));

@@ -25,6 +25,9 @@ public sealed partial class LogStore
             var log = new CategoryLog(record, directory);
             foreach (var row in await _metadata.ListChunksAsync(record.Name, cancellationToken))
             {
+                // With a shared catalog (PostgreSQL) other silos' chunks are listed too; their owner serves them.
+                if (row.Owner != _options.SiloId)
+                    continue;
                 var chunk = new Chunk(row.Category, row.Name, row.Owner, row.Seq, Path.Combine(directory, row.Name), row.State, row.Size, row.Messages, row.CreatedAt);
                 if (row.State == ChunkStates.Active && row.Owner == _options.SiloId)
                 {
