@@ -7,7 +7,7 @@ namespace OrleansBus.Silo.Tests.Metadata;
 /// test, and each instance has its own empty storage; every <see cref="CreateStoreAsync"/> call within
 /// one test opens another store on that same storage (as a second silo would), not yet migrated.
 /// </summary>
-public abstract class MetadataStoreConformance : IAsyncLifetime
+public abstract partial class MetadataStoreConformance : IAsyncLifetime
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
     private static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeMilliseconds(1_760_000_000_123);
