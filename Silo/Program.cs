@@ -6,6 +6,7 @@ using OrleansBus.Silo.Storage;
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.AddBusSilo();
 var app = builder.Build();
+app.UseMiddleware<RawCategoryNameCheck>();
 app.MapBusApi();
 app.MapFallback(FallbackEndpoint.Handle);
 app.Run();

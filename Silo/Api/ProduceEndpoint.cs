@@ -44,21 +44,21 @@ public static class ProduceEndpoint
                 return BusErrors.RequestTooLarge(batch.ErrorValue, limits.MaxRequestBytes);
         }
 
+        var existed = store.Find(category) is not null;
+        CategoryLog? log = null;
         try
         {
-            var log = await store.GetOrCreateAsync(category, http.RequestAborted);
+            log = await store.GetOrCreateAsync(category, http.RequestAborted);
             var durability = requested ?? (log.Settings.DefaultDurability == DurabilityNames.Fsync ? Durability.Fsync : Durability.PageCache);
             var result = await log.Writer.AppendAsync(new AppendRequest(batch.Body, batch.Messages, batch.Crc, durability == Durability.Fsync));
             return Results.Json(
                 new ProduceResult(category, result.Chunk, result.Offset, result.Length, result.Messages, result.Synced ? DurabilityNames.Fsync : DurabilityNames.PageCache),
                 BusJsonContext.Default.ProduceResult);
         }
-        catch (DiskFullException e)
+        catch (Exception e) when (e is DiskFullException || (e is IOException io && NativeFile.IsDiskFull(io)))
         {
-            return BusErrors.DiskFull(e.Message);
-        }
-        catch (IOException e) when (NativeFile.IsDiskFull(e))
-        {
+            if (!existed && log is not null)
+                await store.RemoveIfEmptyAsync(log);
             return BusErrors.DiskFull(e.Message);
         }
     }

@@ -38,6 +38,9 @@ internal static partial class Log
     [LoggerMessage(1011, LogLevel.Information, "Storage ready in {DataDir}: {Categories} categories, {Chunks} chunks, {Recovered} recovered")]
     public static partial void StorageReady(ILogger logger, string dataDir, int categories, int chunks, int recovered);
 
+    [LoggerMessage(1013, LogLevel.Warning, "Could not remove the empty category {Category} after its first produce failed")]
+    public static partial void EmptyCategoryNotRemoved(ILogger logger, Exception exception, string category);
+
     [LoggerMessage(1012, LogLevel.Error, "Chunk {Path} is listed in the catalog as {State} with {Size} bytes but its file holds {Length} bytes")]
     public static partial void ChunkFileMismatch(ILogger logger, string path, string state, long size, long length);
 }

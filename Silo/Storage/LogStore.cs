@@ -57,6 +57,37 @@ public sealed partial class LogStore : IAsyncDisposable
         return new ValueTask<CategoryLog>(CreateAsync(category, settings: null, cancellationToken));
     }
 
+    /// <summary>
+    /// Removes a category that holds no data, after the produce that created it failed (disk full): the
+    /// refusal promises nothing was kept, so its catalog rows, empty chunk and folder go too. Best effort:
+    /// on a full disk the catalog delete itself may fail, and then an empty category remains.
+    /// </summary>
+    public async Task RemoveIfEmptyAsync(CategoryLog log)
+    {
+        await _createLock.WaitAsync();
+        try
+        {
+            foreach (var chunk in log.Chunks)
+            {
+                if (chunk.Size > 0)
+                    return;
+            }
+            if (!_categories.TryRemove(new KeyValuePair<string, CategoryLog>(log.Name, log)))
+                return;
+            await log.DisposeAsync();
+            await _metadata.DeleteCategoryAsync(log.Name, CancellationToken.None);
+            System.IO.Directory.Delete(log.Directory, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or MetadataStoreException or UnauthorizedAccessException)
+        {
+            Log.EmptyCategoryNotRemoved(_logger, e, log.Name);
+        }
+        finally
+        {
+            _createLock.Release();
+        }
+    }
+
     /// <summary>Creates the category with <paramref name="settings"/>, or updates the settings of an existing one.</summary>
     public async Task<CategoryLog> PutSettingsAsync(CategoryRecord settings, CancellationToken cancellationToken)
     {
