@@ -42,7 +42,7 @@ public static class BusErrors
 
     public static IResult MissingTrailingNewline(long messageNumber) =>
         Problem(400, BusErrorCodes.MissingTrailingNewline, "Missing trailing newline",
-            $"Message {messageNumber} does not end with '\\n'; every message must.", messageNumber);
+            $"Message {messageNumber} does not end with a newline; every message must.", messageNumber);
 
     public static IResult MessageTooLarge(long messageNumber, long bytes, int limit) =>
         Problem(413, BusErrorCodes.MessageTooLarge, "Message too large",
