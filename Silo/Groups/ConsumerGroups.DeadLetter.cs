@@ -25,9 +25,10 @@ public sealed partial class ConsumerGroups
     public const string DeadLetterSuffix = ".dead-letter";
 
     /// <summary>
-    /// Writes the range's first message to the dead-letter category (one JSON line, fsync), then moves the
-    /// group past it. Written before moving on: a crash between the two can duplicate a dead letter, never lose one.
-    /// Returns the row after the move, or null when it could not move (raced, or no valid dead-letter name).
+    /// Claims the range (a lease, so concurrent polls on any silo cannot all dead-letter it), writes its first
+    /// message to the dead-letter category (one JSON line, fsync), then moves the group past it under the claim.
+    /// Written before moving on: a crash in between duplicates the dead letter once the claim expires, never loses it.
+    /// Returns the row after the move, or null when another poll holds the range or there is no valid dead-letter name.
     /// </summary>
     private async Task<GroupChunkRow?> DeadLetterAsync(string group, CategoryLog log, Chunk chunk, GroupChunkRow row, CancellationToken cancellationToken)
     {
@@ -38,6 +39,11 @@ public sealed partial class ConsumerGroups
             return null;
         }
         using var first = ChunkReader.Read(chunk, row.AckedOffset, 1); // one whole message, however long
+        var claim = DeliveryToken.NewLease();
+        var claimed = await Groups.TryLeaseAsync(group, log.Name, chunk.Name, row.AckedOffset, claim, "dead-letter", first.NextOffset,
+            (time.GetUtcNow() + options.Value.DefaultLease).ToUnixTimeMilliseconds(), NowMs, cancellationToken);
+        if (claimed is null)
+            return null;
         var message = first.Memory.Span[..^1];
         string? text = null, base64 = null;
         try
@@ -57,7 +63,7 @@ public sealed partial class ConsumerGroups
         await dlq.Writer.AppendAsync(new AppendRequest(batch, 1, Crc32C.Compute(batch), fsync: true));
 
         var next = first.NextOffset;
-        if (!await Groups.SkipAsync(group, log.Name, chunk.Name, row.AckedOffset, next, NowMs, cancellationToken))
+        if (!await Groups.SkipAsync(group, log.Name, chunk.Name, claim, row.AckedOffset, next, cancellationToken))
             return null;
         Log.DeadLettered(logger, group, log.Name, chunk.Name, row.AckedOffset, row.DeliveryCount);
         return row with { AckedOffset = next, AckedMessages = row.AckedMessages + 1, DeliveryOffset = next, DeliveryCount = 0 };

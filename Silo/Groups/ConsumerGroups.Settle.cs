@@ -46,14 +46,13 @@ public sealed partial class ConsumerGroups
         var groups = await Groups.ListGroupsAsync(log.Name, cancellationToken);
         if (!groups.Contains(group))
             return null;
+        await PrepareAsync(group, log, SeekKinds.Earliest, cancellationToken); // rows for every chunk of this silo, seeks applied
         var rows = await Groups.ListOpenAsync(group, log.Name, cancellationToken);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
         var lags = new List<ChunkLag>(rows.Count);
         long lagBytes = 0, lagMessages = 0;
         long? oldestMs = null;
         foreach (var row in rows)
         {
-            seen.Add(row.Chunk);
             var chunk = log.FindChunk(row.Chunk);
             if (chunk is null)
                 continue;
@@ -67,40 +66,25 @@ public sealed partial class ConsumerGroups
             lags.Add(new ChunkLag(row.Chunk, row.AckedOffset, chunk.Size, bytes, behind,
                 leased ? row.LeaseConsumer : null, leased ? DateTimeOffset.FromUnixTimeMilliseconds(row.LeaseExpiresAtMs) : null, row.DeliveryCount));
         }
-        // Chunks the group has not materialised yet are wholly behind (rows are added on the next poll).
-        var (materialized, _) = await Groups.EnsureGroupAsync(group, log.Name, store.SiloId, NowMs, cancellationToken);
-        var chunks = log.Chunks;
-        for (var i = materialized; i < chunks.Count; i++)
-        {
-            if (seen.Contains(chunks[i].Name) || chunks[i].Size == 0)
-                continue;
-            lagBytes += chunks[i].Size;
-            lagMessages += chunks[i].Messages;
-            if (oldestMs is null && ChunkIndexReader.BatchAt(chunks[i], 0) is { } batch)
-                oldestMs = Math.Max(0, NowMs - batch.AppendTimeMs);
-            lags.Add(new ChunkLag(chunks[i].Name, 0, chunks[i].Size, chunks[i].Size, chunks[i].Messages, null, null, 0));
-        }
         return new GroupStatus(group, log.Name, lagBytes, lagMessages, oldestMs, lags);
     }
 
-    /// <summary>Moves the group to the earliest data, the latest, or the first batch appended at or after a time. Clears leases.</summary>
+    /// <summary>
+    /// Moves the group to the earliest data, the latest, or the first batch appended at or after a time, clearing leases.
+    /// Recorded as a seek generation on the group, applied here to this silo's chunks at once and by every other silo
+    /// to its own chunks the next time it serves the group.
+    /// </summary>
     public async Task SeekAsync(CategoryLog log, string group, SeekTarget target, DateTimeOffset? at, CancellationToken cancellationToken)
     {
-        await Groups.EnsureGroupAsync(group, log.Name, store.SiloId, NowMs, cancellationToken);
-        var chunks = log.Chunks;
-        var rows = new List<GroupPosition>(chunks.Count);
-        for (var i = 0; i < chunks.Count; i++)
+        await Groups.EnsureGroupAsync(group, log.Name, store.SiloId, SeekKinds.Earliest, NowMs, cancellationToken);
+        var (kind, timeMs) = target switch
         {
-            var chunk = chunks[i];
-            var (offset, messages) = target switch
-            {
-                SeekTarget.Earliest => (0L, 0L),
-                SeekTarget.Latest => (chunk.Size, chunk.Messages),
-                _ => ChunkIndexReader.FirstAtOrAfter(chunk, at!.Value.ToUnixTimeMilliseconds()),
-            };
-            rows.Add(new GroupPosition(chunk.Name, Order(chunk), offset, messages, chunk.State == ChunkStates.Sealed && offset >= chunk.Size));
-        }
-        await Groups.ResetAsync(group, log.Name, store.SiloId, rows, cancellationToken);
+            SeekTarget.Earliest => (SeekKinds.Earliest, NowMs),
+            SeekTarget.Latest => (SeekKinds.Latest, NowMs),
+            _ => (SeekKinds.Time, at!.Value.ToUnixTimeMilliseconds()),
+        };
+        var generation = await Groups.SeekAsync(group, log.Name, kind, timeMs, cancellationToken);
+        await ApplySeekAsync(group, log, generation, kind, timeMs, exactLatest: true, cancellationToken);
         log.SignalDataArrived();
     }
 
@@ -131,6 +115,14 @@ public sealed partial class ConsumerGroups
             System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+}
+
+/// <summary>Seek kinds as stored on the group row.</summary>
+public static class SeekKinds
+{
+    public const string Earliest = "earliest";
+    public const string Latest = "latest";
+    public const string Time = "time";
 }
 
 /// <summary>Where a seek moves a group.</summary>

@@ -16,17 +16,17 @@ namespace OrleansBus.Silo.Groups;
 public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metadata, IOptions<BusOptions> options, TimeProvider time, ILogger<ConsumerGroups> logger)
 {
     private IGroupStore Groups => metadata.Groups;
+
     private long NowMs => time.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>Leases and returns the next messages, waiting up to <see cref="PollRequest.Wait"/>; null when none came.</summary>
     public async Task<Delivery?> PollAsync(PollRequest request, CategoryLog log, CancellationToken cancellationToken)
     {
-        var materialized = await EnsureGroupAsync(request, log, cancellationToken);
         var deadline = NowMs + (long)request.Wait.TotalMilliseconds;
         while (true)
         {
             var dataArrived = log.DataArrived; // taken before looking, so a publish in between still wakes us
-            materialized = await MaterializeNewChunksAsync(request.Group, log, materialized, cancellationToken);
+            await PrepareAsync(request.Group, log, request.StartLatest ? SeekKinds.Latest : SeekKinds.Earliest, cancellationToken);
             var (delivery, wakeAtMs) = await TryLeaseNextAsync(request, log, cancellationToken);
             if (delivery is not null)
                 return delivery;
@@ -39,30 +39,53 @@ public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metada
         }
     }
 
-    private async Task<int> EnsureGroupAsync(PollRequest request, CategoryLog log, CancellationToken cancellationToken)
+    /// <summary>
+    /// Brings the group's rows for this silo's chunks up to date: applies a seek (or the group's start) that this
+    /// silo has not applied yet, else adds rows for chunks created since it last looked. Only new chunks are touched.
+    /// </summary>
+    private async Task<GroupState> PrepareAsync(string group, CategoryLog log, string startKind, CancellationToken cancellationToken)
     {
-        var (materialized, created) = await Groups.EnsureGroupAsync(request.Group, log.Name, store.SiloId, NowMs, cancellationToken);
-        if (!created || !request.StartLatest)
-            return materialized;
+        var state = await Groups.EnsureGroupAsync(group, log.Name, store.SiloId, startKind, NowMs, cancellationToken);
         var chunks = log.Chunks;
-        var rows = new List<GroupPosition>(chunks.Count);
-        for (var i = 0; i < chunks.Count; i++)
-            rows.Add(new GroupPosition(chunks[i].Name, Order(chunks[i]), chunks[i].Size, chunks[i].Messages, chunks[i].State == ChunkStates.Sealed));
-        await Groups.MaterializeAsync(request.Group, log.Name, store.SiloId, rows, rows.Count, cancellationToken);
-        return rows.Count;
+        if (state.AppliedSeek < state.SeekGeneration)
+        {
+            // The silo that creates the group at "latest" knows the exact current sizes; others go by time.
+            await ApplySeekAsync(group, log, state.SeekGeneration, state.SeekKind, state.SeekTimeMs, exactLatest: state.Created, cancellationToken);
+            return state with { Materialized = chunks.Count, AppliedSeek = state.SeekGeneration };
+        }
+        if (chunks.Count <= state.Materialized)
+            return state;
+        var rows = new List<GroupPosition>(chunks.Count - state.Materialized);
+        for (var i = state.Materialized; i < chunks.Count; i++)
+            rows.Add(SeekPosition(chunks[i], state.SeekKind, state.SeekTimeMs, exactLatest: false));
+        await Groups.MaterializeAsync(group, log.Name, store.SiloId, rows, chunks.Count, cancellationToken);
+        return state with { Materialized = chunks.Count };
     }
 
-    /// <summary>Gives the group a row (at offset 0) for each chunk created since it last looked; only new chunks are touched.</summary>
-    private async Task<int> MaterializeNewChunksAsync(string group, CategoryLog log, int materialized, CancellationToken cancellationToken)
+    private Task<bool> ApplySeekAsync(string group, CategoryLog log, int generation, string kind, long timeMs, bool exactLatest, CancellationToken cancellationToken)
     {
         var chunks = log.Chunks;
-        if (chunks.Count <= materialized)
-            return materialized;
-        var rows = new List<GroupPosition>(chunks.Count - materialized);
-        for (var i = materialized; i < chunks.Count; i++)
-            rows.Add(new GroupPosition(chunks[i].Name, Order(chunks[i]), 0, 0, Done: false));
-        await Groups.MaterializeAsync(group, log.Name, store.SiloId, rows, chunks.Count, cancellationToken);
-        return chunks.Count;
+        var rows = new List<GroupPosition>(chunks.Count);
+        foreach (var chunk in chunks)
+            rows.Add(SeekPosition(chunk, kind, timeMs, exactLatest));
+        return Groups.ResetAsync(group, log.Name, store.SiloId, rows, generation, cancellationToken);
+    }
+
+    /// <summary>
+    /// Where a seek puts a chunk: earliest at 0; latest at the current end when this silo made the seek, otherwise
+    /// (and for a time) at the first batch appended after the seek time — a chunk created after it starts at 0.
+    /// </summary>
+    private static GroupPosition SeekPosition(Chunk chunk, string kind, long timeMs, bool exactLatest)
+    {
+        var (offset, messages) = kind switch
+        {
+            SeekKinds.Earliest => (0L, 0L),
+            SeekKinds.Latest when exactLatest => (chunk.Size, chunk.Messages),
+            _ when chunk.CreatedAt.ToUnixTimeMilliseconds() > timeMs => (0L, 0L),
+            SeekKinds.Latest => ChunkIndexReader.FirstAtOrAfter(chunk, timeMs + 1),
+            _ => ChunkIndexReader.FirstAtOrAfter(chunk, timeMs),
+        };
+        return new GroupPosition(chunk.Name, Order(chunk), offset, messages, chunk.State == ChunkStates.Sealed && offset >= chunk.Size);
     }
 
     /// <summary>One pass over the group's open chunks; returns a delivery, or the time something next frees up.</summary>

@@ -20,6 +20,9 @@ public sealed record GroupChunkRow(
     long AvailableAtMs,
     string? LastReason);
 
+/// <summary>A group as one silo sees it. <see cref="AppliedSeek"/> is -1 before the silo has positioned any of its chunks.</summary>
+public sealed record GroupState(int Materialized, int AppliedSeek, bool Created, long CreatedAtMs, int SeekGeneration, string SeekKind, long SeekTimeMs);
+
 /// <summary>
 /// A chunk position to write for a group (materialising new chunks, or a seek). <see cref="Position"/> orders a
 /// group's chunks the same way on every silo: the chunk's creation time in Unix milliseconds (ties by name).
@@ -37,11 +40,14 @@ public readonly record struct GroupPosition(string Chunk, long Position, long Ac
 public interface IGroupStore
 {
     /// <summary>
-    /// Creates the group if missing; returns how many of <paramref name="silo"/>'s chunks (in its own list order) the group
-    /// has rows for, and whether the group was created now. The watermark is per silo because each silo adds rows for
-    /// the chunks it holds; a silo only looks at chunks past its watermark, never at the acknowledged history.
+    /// Creates the group if missing (its start, <c>earliest</c> or <c>latest</c>, is seek generation 0) and returns its
+    /// state as <paramref name="silo"/> sees it: how many of the silo's chunks have rows (a per-silo watermark, so a silo
+    /// only ever looks at chunks past it, never at the acknowledged history) and which seek the silo last applied.
     /// </summary>
-    Task<(int Materialized, bool Created)> EnsureGroupAsync(string group, string category, string silo, long nowMs, CancellationToken cancellationToken);
+    Task<GroupState> EnsureGroupAsync(string group, string category, string silo, string startKind, long nowMs, CancellationToken cancellationToken);
+
+    /// <summary>Records a seek (<c>earliest</c>, <c>latest</c> or <c>time</c>) for every silo to apply; returns its generation.</summary>
+    Task<int> SeekAsync(string group, string category, string kind, long timeMs, CancellationToken cancellationToken);
 
     /// <summary>Adds rows for chunks the group has not seen (existing rows are kept) and moves the silo's watermark.</summary>
     Task MaterializeAsync(string group, string category, string silo, IReadOnlyList<GroupPosition> rows, int materialized, CancellationToken cancellationToken);
@@ -61,14 +67,17 @@ public interface IGroupStore
     /// <summary>Releases the lease; the range is available again at <paramref name="availableAtMs"/>. False when the lease was lost.</summary>
     Task<bool> NackAsync(string group, string category, string chunk, string token, long availableAtMs, string? reason, CancellationToken cancellationToken);
 
-    /// <summary>Moves past a poison message that was dead-lettered; false if the row moved or is leased meanwhile.</summary>
-    Task<bool> SkipAsync(string group, string category, string chunk, long expectedAcked, long newOffset, long nowMs, CancellationToken cancellationToken);
+    /// <summary>Moves past a dead-lettered poison message under the claim (a lease) taken before writing it; false if the claim was lost.</summary>
+    Task<bool> SkipAsync(string group, string category, string chunk, string claim, long expectedAcked, long newOffset, CancellationToken cancellationToken);
 
     /// <summary>Marks a row done once its chunk is sealed and fully acknowledged.</summary>
     Task MarkDoneAsync(string group, string category, string chunk, long sealedSize, CancellationToken cancellationToken);
 
-    /// <summary>Replaces the group's rows for the given chunks (a seek over a silo's chunks) in one transaction.</summary>
-    Task ResetAsync(string group, string category, string silo, IReadOnlyList<GroupPosition> rows, CancellationToken cancellationToken);
+    /// <summary>
+    /// Rewrites the group's rows for the silo's chunks, applying seek <paramref name="appliedSeek"/>, in one transaction;
+    /// false (and nothing changed) when that generation was already applied for the silo.
+    /// </summary>
+    Task<bool> ResetAsync(string group, string category, string silo, IReadOnlyList<GroupPosition> rows, int appliedSeek, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<string>> ListGroupsAsync(string category, CancellationToken cancellationToken);
 }

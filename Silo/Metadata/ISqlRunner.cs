@@ -15,8 +15,11 @@ internal interface ISqlRunner
 
     Task<IReadOnlyList<T>> QueryAsync<T>(string sql, SqlArgs args, Func<DbDataReader, T> read, CancellationToken cancellationToken);
 
-    /// <summary>Runs the statements in one transaction.</summary>
-    Task ExecuteInTransactionAsync(IReadOnlyList<(string Sql, SqlArgs Args)> statements, CancellationToken cancellationToken);
+    /// <summary>
+    /// Runs the statements in one transaction. When <paramref name="guarded"/>, the first statement is a guard: if it
+    /// changes no row the transaction is rolled back and the call returns false (someone else already did the work).
+    /// </summary>
+    Task<bool> ExecuteInTransactionAsync(IReadOnlyList<(string Sql, SqlArgs Args)> statements, CancellationToken cancellationToken, bool guarded = false);
 }
 
 /// <summary>Named parameters; null becomes SQL NULL.</summary>

@@ -16,12 +16,16 @@ internal sealed class SqlGroupStore(ISqlRunner sql) : IGroupStore
             group_name TEXT NOT NULL,
             category TEXT NOT NULL,
             created_at BIGINT NOT NULL,
+            seek_generation INTEGER NOT NULL,
+            seek_kind TEXT NOT NULL,
+            seek_time BIGINT NOT NULL,
             PRIMARY KEY (group_name, category));
         CREATE TABLE group_watermarks (
             group_name TEXT NOT NULL,
             category TEXT NOT NULL,
             silo TEXT NOT NULL,
             materialized INTEGER NOT NULL,
+            applied_seek INTEGER NOT NULL,
             PRIMARY KEY (group_name, category, silo));
         CREATE TABLE group_chunks (
             group_name TEXT NOT NULL,
@@ -56,15 +60,43 @@ internal sealed class SqlGroupStore(ISqlRunner sql) : IGroupStore
         return chunk is null ? args : args.Add("@chunk", chunk);
     }
 
-    public async Task<(int Materialized, bool Created)> EnsureGroupAsync(string group, string category, string silo, long nowMs, CancellationToken cancellationToken)
+    public async Task<GroupState> EnsureGroupAsync(string group, string category, string silo, string startKind, long nowMs, CancellationToken cancellationToken)
     {
+        var state = await ReadStateAsync(group, category, silo, cancellationToken);
+        if (state is not null)
+            return state;
+        // The start position is the group's first seek (generation 0), so every silo applies it the same way.
         var created = await sql.ExecuteAsync(
-            "INSERT INTO consumer_groups (group_name, category, created_at) VALUES (@g, @c, @now) ON CONFLICT DO NOTHING",
-            Args(group, category).Add("@now", nowMs), cancellationToken);
+            """
+            INSERT INTO consumer_groups (group_name, category, created_at, seek_generation, seek_kind, seek_time)
+            VALUES (@g, @c, @now, 0, @kind, @now) ON CONFLICT DO NOTHING
+            """,
+            Args(group, category).Add("@now", nowMs).Add("@kind", startKind), cancellationToken);
+        state = await ReadStateAsync(group, category, silo, cancellationToken)
+            ?? throw new MetadataStoreException($"Group {group} on {category} vanished right after it was created.");
+        return state with { Created = created == 1 };
+    }
+
+    private async Task<GroupState?> ReadStateAsync(string group, string category, string silo, CancellationToken cancellationToken)
+    {
         var rows = await sql.QueryAsync(
-            "SELECT materialized FROM group_watermarks WHERE group_name = @g AND category = @c AND silo = @silo",
-            Args(group, category).Add("@silo", silo), static r => Convert.ToInt32(r.GetValue(0)), cancellationToken);
-        return (rows.Count == 0 ? 0 : rows[0], created == 1);
+            """
+            SELECT g.created_at, g.seek_generation, g.seek_kind, g.seek_time, w.materialized, w.applied_seek
+            FROM consumer_groups g LEFT JOIN group_watermarks w
+                ON w.group_name = g.group_name AND w.category = g.category AND w.silo = @silo
+            WHERE g.group_name = @g AND g.category = @c
+            """,
+            Args(group, category).Add("@silo", silo),
+            static r => new GroupState(
+                Materialized: r.IsDBNull(4) ? 0 : Convert.ToInt32(r.GetValue(4)),
+                AppliedSeek: r.IsDBNull(5) ? -1 : Convert.ToInt32(r.GetValue(5)),
+                Created: false,
+                CreatedAtMs: Convert.ToInt64(r.GetValue(0)),
+                SeekGeneration: Convert.ToInt32(r.GetValue(1)),
+                SeekKind: r.GetString(2),
+                SeekTimeMs: Convert.ToInt64(r.GetValue(3))),
+            cancellationToken);
+        return rows.Count == 0 ? null : rows[0];
     }
 
     public Task MaterializeAsync(string group, string category, string silo, IReadOnlyList<GroupPosition> rows, int materialized, CancellationToken cancellationToken)
@@ -72,15 +104,26 @@ internal sealed class SqlGroupStore(ISqlRunner sql) : IGroupStore
         var statements = new List<(string, SqlArgs)>(rows.Count + 1);
         foreach (var row in rows)
             statements.Add((InsertRow + " ON CONFLICT DO NOTHING", RowArgs(group, category, row)));
-        statements.Add((UpsertWatermark + " WHERE group_watermarks.materialized < excluded.materialized",
+        statements.Add((
+            """
+            INSERT INTO group_watermarks (group_name, category, silo, materialized, applied_seek) VALUES (@g, @c, @silo, @m, -1)
+            ON CONFLICT (group_name, category, silo) DO UPDATE SET materialized = excluded.materialized
+            WHERE group_watermarks.materialized < excluded.materialized
+            """,
             Args(group, category).Add("@silo", silo).Add("@m", materialized)));
         return sql.ExecuteInTransactionAsync(statements, cancellationToken);
     }
 
-    private const string UpsertWatermark = """
-        INSERT INTO group_watermarks (group_name, category, silo, materialized) VALUES (@g, @c, @silo, @m)
-        ON CONFLICT (group_name, category, silo) DO UPDATE SET materialized = excluded.materialized
-        """;
+    public async Task<int> SeekAsync(string group, string category, string kind, long timeMs, CancellationToken cancellationToken)
+    {
+        var rows = await sql.QueryAsync(
+            """
+            UPDATE consumer_groups SET seek_generation = seek_generation + 1, seek_kind = @kind, seek_time = @time
+            WHERE group_name = @g AND category = @c RETURNING seek_generation
+            """,
+            Args(group, category).Add("@kind", kind).Add("@time", timeMs), static r => Convert.ToInt32(r.GetValue(0)), cancellationToken);
+        return rows.Count == 0 ? throw new MetadataStoreException($"Group {group} on {category} does not exist.") : rows[0];
+    }
 
     private const string InsertRow = """
         INSERT INTO group_chunks (group_name, category, chunk, position, acked_offset, acked_messages, done, lease_token,
@@ -147,15 +190,15 @@ internal sealed class SqlGroupStore(ISqlRunner sql) : IGroupStore
         return changed == 1;
     }
 
-    public async Task<bool> SkipAsync(string group, string category, string chunk, long expectedAcked, long newOffset, long nowMs, CancellationToken cancellationToken)
+    public async Task<bool> SkipAsync(string group, string category, string chunk, string claim, long expectedAcked, long newOffset, CancellationToken cancellationToken)
     {
         var changed = await sql.ExecuteAsync(
             $"""
             UPDATE group_chunks SET acked_offset = @new, acked_messages = acked_messages + 1, delivery_offset = @new, delivery_count = 0,
                 lease_token = NULL, lease_consumer = NULL, lease_expires_at = 0, lease_end = @new
-            WHERE {Key} AND acked_offset = @acked AND (lease_token IS NULL OR lease_expires_at <= @now)
+            WHERE {Key} AND acked_offset = @acked AND lease_token = @claim
             """,
-            Args(group, category, chunk).Add("@acked", expectedAcked).Add("@new", newOffset).Add("@now", nowMs), cancellationToken);
+            Args(group, category, chunk).Add("@acked", expectedAcked).Add("@new", newOffset).Add("@claim", claim), cancellationToken);
         return changed == 1;
     }
 
@@ -163,16 +206,29 @@ internal sealed class SqlGroupStore(ISqlRunner sql) : IGroupStore
         sql.ExecuteAsync($"UPDATE group_chunks SET done = 1 WHERE {Key} AND acked_offset >= @size",
             Args(group, category, chunk).Add("@size", sealedSize), cancellationToken);
 
-    public Task ResetAsync(string group, string category, string silo, IReadOnlyList<GroupPosition> rows, CancellationToken cancellationToken)
+    public Task<bool> ResetAsync(string group, string category, string silo, IReadOnlyList<GroupPosition> rows, int appliedSeek, CancellationToken cancellationToken)
     {
-        var statements = new List<(string, SqlArgs)>(rows.Count * 2 + 1);
+        var statements = new List<(string, SqlArgs)>(rows.Count + 1)
+        {
+            // The guard: only the first to apply this seek generation for this silo rewrites the rows, so a
+            // concurrent poll cannot wipe a lease granted right after the first application.
+            ("""
+            INSERT INTO group_watermarks (group_name, category, silo, materialized, applied_seek) VALUES (@g, @c, @silo, @m, @applied)
+            ON CONFLICT (group_name, category, silo) DO UPDATE SET materialized = excluded.materialized, applied_seek = excluded.applied_seek
+            WHERE group_watermarks.applied_seek < excluded.applied_seek
+            """, Args(group, category).Add("@silo", silo).Add("@m", rows.Count).Add("@applied", appliedSeek)),
+        };
         foreach (var row in rows)
         {
-            statements.Add(($"DELETE FROM group_chunks WHERE {Key}", Args(group, category, row.Chunk)));
-            statements.Add((InsertRow, RowArgs(group, category, row)));
+            statements.Add((
+                $"""
+                {InsertRow} ON CONFLICT (group_name, category, chunk) DO UPDATE SET position = excluded.position,
+                    acked_offset = excluded.acked_offset, acked_messages = excluded.acked_messages, done = excluded.done,
+                    lease_token = NULL, lease_consumer = NULL, lease_end = excluded.lease_end, lease_expires_at = 0,
+                    delivery_offset = excluded.delivery_offset, delivery_count = 0, available_at = 0, last_reason = NULL
+                """, RowArgs(group, category, row)));
         }
-        statements.Add((UpsertWatermark, Args(group, category).Add("@silo", silo).Add("@m", rows.Count)));
-        return sql.ExecuteInTransactionAsync(statements, cancellationToken);
+        return sql.ExecuteInTransactionAsync(statements, cancellationToken, guarded: true);
     }
 
     public Task<IReadOnlyList<string>> ListGroupsAsync(string category, CancellationToken cancellationToken) =>

@@ -5,14 +5,19 @@ namespace OrleansBus.Silo.Metadata;
 /// <summary>Command plumbing, and the one place SQLite errors become <see cref="MetadataStoreException"/>.</summary>
 public sealed partial class SqliteMetadataStore
 {
-    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens a pooled connection. <paramref name="durable"/> false (consumer-group offsets and leases) commits
+    /// without an fsync of the WAL: a power loss may forget the last acks, which then redeliver — at-least-once
+    /// allows that — while the catalog (sealed state, sequences) keeps synchronous=FULL.
+    /// </summary>
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken, bool durable = true)
     {
         var connection = new SqliteConnection(_connectionString);
         try
         {
             await connection.OpenAsync(cancellationToken);
             await using var pragma = connection.CreateCommand();
-            pragma.CommandText = "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;";
+            pragma.CommandText = durable ? "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;" : "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;";
             await pragma.ExecuteNonQueryAsync(cancellationToken);
             return connection;
         }
@@ -23,9 +28,9 @@ public sealed partial class SqliteMetadataStore
         }
     }
 
-    private async Task<int> ExecuteAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken)
+    private async Task<int> ExecuteAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken, bool durable = true)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken, durable);
         return await TranslateAsync(async () =>
         {
             await using var command = connection.CreateCommand();
@@ -36,9 +41,9 @@ public sealed partial class SqliteMetadataStore
     }
 
     private async Task<IReadOnlyList<T>> QueryAsync<T>(
-        string sql, Action<SqliteParameterCollection> bind, Func<SqliteDataReader, T> read, CancellationToken cancellationToken)
+        string sql, Action<SqliteParameterCollection> bind, Func<SqliteDataReader, T> read, CancellationToken cancellationToken, bool durable = true)
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken, durable);
         return await TranslateAsync(async () =>
         {
             await using var command = connection.CreateCommand();

@@ -15,27 +15,31 @@ public sealed partial class SqliteMetadataStore : ISqlRunner
     bool ISqlRunner.SupportsSkipLocked => false;
 
     Task<int> ISqlRunner.ExecuteAsync(string sql, SqlArgs args, CancellationToken cancellationToken) =>
-        ExecuteAsync(sql, p => args.BindTo(p), cancellationToken);
+        ExecuteAsync(sql, p => args.BindTo(p), cancellationToken, durable: false);
 
     Task<IReadOnlyList<T>> ISqlRunner.QueryAsync<T>(string sql, SqlArgs args, Func<DbDataReader, T> read, CancellationToken cancellationToken) =>
-        QueryAsync(sql, p => args.BindTo(p), r => read(r), cancellationToken);
+        QueryAsync(sql, p => args.BindTo(p), r => read(r), cancellationToken, durable: false);
 
-    async Task ISqlRunner.ExecuteInTransactionAsync(IReadOnlyList<(string Sql, SqlArgs Args)> statements, CancellationToken cancellationToken)
+    async Task<bool> ISqlRunner.ExecuteInTransactionAsync(IReadOnlyList<(string Sql, SqlArgs Args)> statements, CancellationToken cancellationToken, bool guarded)
     {
-        await using var connection = await OpenAsync(cancellationToken);
-        await TranslateAsync(async () =>
+        await using var connection = await OpenAsync(cancellationToken, durable: false);
+        return await TranslateAsync(async () =>
         {
             await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-            foreach (var (sql, args) in statements)
+            for (var i = 0; i < statements.Count; i++)
             {
                 await using var command = connection.CreateCommand();
                 command.Transaction = tx;
-                command.CommandText = sql;
-                args.BindTo(command.Parameters);
-                await command.ExecuteNonQueryAsync(cancellationToken);
+                command.CommandText = statements[i].Sql;
+                statements[i].Args.BindTo(command.Parameters);
+                if (await command.ExecuteNonQueryAsync(cancellationToken) == 0 && guarded && i == 0)
+                {
+                    await tx.RollbackAsync(cancellationToken);
+                    return false;
+                }
             }
             await tx.CommitAsync(cancellationToken);
-            return 0;
+            return true;
         });
     }
 }

@@ -125,7 +125,7 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
     public async Task<bool> DeleteCategoryAsync(string name, CancellationToken cancellationToken)
     {
         var deleted = await ExecuteAsync(
-            "DELETE FROM group_chunks WHERE category = $name; DELETE FROM consumer_groups WHERE category = $name; DELETE FROM chunks WHERE category = $name; DELETE FROM categories WHERE name = $name;",
+            "DELETE FROM group_chunks WHERE category = $name; DELETE FROM group_watermarks WHERE category = $name; DELETE FROM consumer_groups WHERE category = $name; DELETE FROM chunks WHERE category = $name; DELETE FROM categories WHERE name = $name;",
             p => p.AddWithValue("$name", name), cancellationToken);
         return deleted > 0;
     }

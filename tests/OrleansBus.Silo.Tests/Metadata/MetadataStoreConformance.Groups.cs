@@ -16,23 +16,40 @@ public abstract partial class MetadataStoreConformance
     private async Task<IGroupStore> GroupWithChunksAsync(IMetadataStore? store = null, params string[] chunks)
     {
         store ??= await MigratedAsync();
-        await store.Groups.EnsureGroupAsync(G, C, "s1", Now, CancellationToken.None);
+        await store.Groups.EnsureGroupAsync(G, C, "s1", "earliest", Now, CancellationToken.None);
         var rows = chunks.Select((c, i) => Row(c, 1000 + i)).ToList();
         await store.Groups.MaterializeAsync(G, C, "s1", rows, rows.Count, CancellationToken.None);
         return store.Groups;
     }
 
     [Fact]
-    public async Task Ensure_group_creates_it_once_and_keeps_a_watermark_per_silo()
+    public async Task Ensure_group_creates_it_once_and_keeps_a_watermark_and_applied_seek_per_silo()
     {
         var groups = (await MigratedAsync()).Groups;
-        Assert.Equal((0, true), await groups.EnsureGroupAsync(G, C, "s1", Now, CancellationToken.None));
-        Assert.Equal((0, false), await groups.EnsureGroupAsync(G, C, "s1", Now, CancellationToken.None));
-        await groups.MaterializeAsync(G, C, "s1", [Row("s1-chunk000000000", 5)], 1, CancellationToken.None);
-        await groups.MaterializeAsync(G, C, "s1", [], 0, CancellationToken.None); // never moves back
-        Assert.Equal((1, false), await groups.EnsureGroupAsync(G, C, "s1", Now, CancellationToken.None));
-        Assert.Equal((0, false), await groups.EnsureGroupAsync(G, C, "s2", Now, CancellationToken.None));
+        var created = await groups.EnsureGroupAsync(G, C, "s1", "latest", Now, CancellationToken.None);
+        Assert.Equal((0, -1, true, Now, 0, "latest", Now), (created.Materialized, created.AppliedSeek, created.Created, created.CreatedAtMs, created.SeekGeneration, created.SeekKind, created.SeekTimeMs));
+        var again = await groups.EnsureGroupAsync(G, C, "s1", "earliest", Now + 5, CancellationToken.None);
+        Assert.Equal((false, "latest", Now), (again.Created, again.SeekKind, again.CreatedAtMs)); // the first start wins
+
+        await groups.ResetAsync(G, C, "s1", [Row("s1-chunk000000000", 5)], appliedSeek: 0, CancellationToken.None);
+        await groups.MaterializeAsync(G, C, "s1", [], 0, CancellationToken.None); // a watermark never moves back
+        var s1 = await groups.EnsureGroupAsync(G, C, "s1", "earliest", Now, CancellationToken.None);
+        var s2 = await groups.EnsureGroupAsync(G, C, "s2", "earliest", Now, CancellationToken.None);
+        Assert.Equal((1, 0), (s1.Materialized, s1.AppliedSeek));
+        Assert.Equal((0, -1), (s2.Materialized, s2.AppliedSeek));
         Assert.Equal([G], await groups.ListGroupsAsync(C, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_seek_is_recorded_as_a_new_generation_for_every_silo_to_apply()
+    {
+        var groups = (await MigratedAsync()).Groups;
+        await groups.EnsureGroupAsync(G, C, "s1", "earliest", Now, CancellationToken.None);
+        Assert.Equal(1, await groups.SeekAsync(G, C, "time", Now + 77, CancellationToken.None));
+        Assert.Equal(2, await groups.SeekAsync(G, C, "latest", Now + 99, CancellationToken.None));
+        var state = await groups.EnsureGroupAsync(G, C, "s2", "earliest", Now, CancellationToken.None);
+        Assert.Equal((2, "latest", Now + 99, -1), (state.SeekGeneration, state.SeekKind, state.SeekTimeMs, state.AppliedSeek));
+        await Assert.ThrowsAsync<MetadataStoreException>(() => groups.SeekAsync("nobody", C, "earliest", Now, CancellationToken.None));
     }
 
     [Fact]
@@ -104,15 +121,15 @@ public abstract partial class MetadataStoreConformance
     }
 
     [Fact]
-    public async Task Skip_moves_past_a_poison_message_only_while_nobody_holds_the_range()
+    public async Task Skip_moves_past_a_poison_message_only_under_the_claim_taken_for_it()
     {
         var groups = await GroupWithChunksAsync(null, "s1-chunk000000000");
-        await groups.TryLeaseAsync(G, C, "s1-chunk000000000", 0, "t1", "c1", 100, Now + 1000, Now, CancellationToken.None);
-        Assert.False(await groups.SkipAsync(G, C, "s1-chunk000000000", 0, 7, Now + 10, CancellationToken.None));
-        Assert.True(await groups.SkipAsync(G, C, "s1-chunk000000000", 0, 7, Now + 1000, CancellationToken.None));
+        Assert.NotNull(await groups.TryLeaseAsync(G, C, "s1-chunk000000000", 0, "claim", "dead-letter", 7, Now + 1000, Now, CancellationToken.None));
+        Assert.False(await groups.SkipAsync(G, C, "s1-chunk000000000", "other", 0, 7, CancellationToken.None));
+        Assert.True(await groups.SkipAsync(G, C, "s1-chunk000000000", "claim", 0, 7, CancellationToken.None));
         var row = await groups.GetAsync(G, C, "s1-chunk000000000", CancellationToken.None);
         Assert.Equal((7L, 1L, 0, (string?)null), (row!.AckedOffset, row.AckedMessages, row.DeliveryCount, row.LeaseToken));
-        Assert.False(await groups.SkipAsync(G, C, "s1-chunk000000000", 0, 7, Now + 1000, CancellationToken.None));
+        Assert.False(await groups.SkipAsync(G, C, "s1-chunk000000000", "claim", 0, 7, CancellationToken.None));
     }
 
     [Fact]
@@ -122,7 +139,7 @@ public abstract partial class MetadataStoreConformance
         await groups.MaterializeAsync(G, C, "s2", [Row("s2-chunk000000000", 2000)], 1, CancellationToken.None);
         await groups.TryLeaseAsync(G, C, "s1-chunk000000000", 0, "t1", "c1", 100, Now + 1000, Now, CancellationToken.None);
 
-        await groups.ResetAsync(G, C, "s1", [Row("s1-chunk000000000", 1000, acked: 100, done: true)], CancellationToken.None);
+        await groups.ResetAsync(G, C, "s1", [Row("s1-chunk000000000", 1000, acked: 100, done: true)], appliedSeek: 0, CancellationToken.None);
 
         var open = await groups.ListOpenAsync(G, C, CancellationToken.None);
         Assert.Equal(["s2-chunk000000000"], open.Select(r => r.Chunk));

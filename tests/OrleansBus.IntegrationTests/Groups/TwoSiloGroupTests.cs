@@ -1,0 +1,103 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using OrleansBus.Testing;
+
+namespace OrleansBus.IntegrationTests.Groups;
+
+/// <summary>
+/// Two silo processes on one PostgreSQL database and schema serve one consumer group. Each silo writes and
+/// serves its own chunks (serving another silo's chunks is not built yet), but the group's state, and so the
+/// leases, live in the shared database: the consumers of both silos together must see every message once.
+/// </summary>
+public sealed class TwoSiloGroupTests
+{
+    private const int MessagesPerSilo = 600;
+
+    [Fact]
+    public async Task Two_silos_on_one_database_serve_one_group_without_handing_a_range_to_two_consumers()
+    {
+        using var dir = new TempDirectory("groups2");
+        var settings = await GroupSilo.MetadataSettingsAsync(MetadataBackend.Postgres, ("MaxChunkBytes", "1024"));
+        await using var first = await GroupSilo.StartAsync(dir.Combine("sa", "data"), "sa", settings);
+        await using var second = await GroupSilo.StartAsync(dir.Combine("sb", "data"), "sb", settings);
+
+        var produced = (await Task.WhenAll(ProduceAsync(first.Api, "a"), ProduceAsync(second.Api, "b"))).SelectMany(m => m).ToList();
+        var chunksA = await first.Api.ChunksAsync("shared");
+        var chunksB = await second.Api.ChunksAsync("shared");
+        Assert.All(chunksA, c => Assert.Equal("sa", c.Owner));
+        Assert.All(chunksB, c => Assert.Equal("sb", c.Owner));
+        Assert.True(chunksA.Length > 5 && chunksB.Length > 5, $"Too few chunks to spread the work: {chunksA.Length} on sa, {chunksB.Length} on sb.");
+
+        var ledger = new DeliveryLedger();
+        var timeout = TimeSpan.FromSeconds(90);
+        await Task.WhenAll(
+            Task.Run(() => ledger.ConsumeUntilDrainedAsync(first.Api, "shared", "workers", "sa-c1", seed: 1, timeout)),
+            Task.Run(() => ledger.ConsumeUntilDrainedAsync(first.Api, "shared", "workers", "sa-c2", seed: 2, timeout)),
+            Task.Run(() => ledger.ConsumeUntilDrainedAsync(second.Api, "shared", "workers", "sb-c1", seed: 3, timeout)),
+            Task.Run(() => ledger.ConsumeUntilDrainedAsync(second.Api, "shared", "workers", "sb-c2", seed: 4, timeout)));
+
+        Assert.Equal(0, (await first.Api.StatusAsync("shared", "workers")).LagMessages);
+        Assert.Equal(0, (await second.Api.StatusAsync("shared", "workers")).LagMessages);
+        ledger.AssertEveryMessageAcknowledgedExactlyOnce(produced);
+        ledger.AssertChunksAcknowledgedInOrder([.. await first.Api.ChunksAsync("shared"), .. await second.Api.ChunksAsync("shared")]);
+    }
+
+    [Fact]
+    public async Task Start_latest_through_one_silo_skips_the_data_that_already_exists_on_the_other()
+    {
+        using var dir = new TempDirectory("groups2");
+        var settings = await GroupSilo.MetadataSettingsAsync(MetadataBackend.Postgres);
+        await using var first = await GroupSilo.StartAsync(dir.Combine("sa", "data"), "sa", settings);
+        await using var second = await GroupSilo.StartAsync(dir.Combine("sb", "data"), "sb", settings);
+        await first.Api.ProduceAsync("clicks", "old-a\n");
+        await second.Api.ProduceAsync("clicks", "old-b\n");
+
+        // The group is created at latest through sa; it must not start at the beginning of sb's data either.
+        Assert.Null(await first.Api.PollAsync("clicks", "tail", new PollQuery(Start: "latest")));
+        var onSecond = await second.Api.PollAsync("clicks", "tail", new PollQuery(Start: "latest"));
+        Assert.True(onSecond is null,
+            $"A group created at latest was handed {string.Join(", ", onSecond?.Messages ?? [])} through sb, data produced before the group existed.");
+        Assert.Equal(0, (await second.Api.StatusAsync("clicks", "tail")).LagMessages);
+    }
+
+    [Fact]
+    public async Task Seek_to_earliest_through_one_silo_rewinds_the_group_on_the_other_silo_too()
+    {
+        using var dir = new TempDirectory("groups2");
+        var settings = await GroupSilo.MetadataSettingsAsync(MetadataBackend.Postgres);
+        await using var first = await GroupSilo.StartAsync(dir.Combine("sa", "data"), "sa", settings);
+        await using var second = await GroupSilo.StartAsync(dir.Combine("sb", "data"), "sb", settings);
+        await first.Api.ProduceAsync("audit", "a-1\na-2\n");
+        await second.Api.ProduceAsync("audit", "b-1\nb-2\n");
+        foreach (var api in new[] { first.Api, second.Api })
+        {
+            var all = await api.PollAsync("audit", "replay", new PollQuery());
+            Assert.Equal(HttpStatusCode.NoContent, (await api.AckAsync("audit", "replay", all!.Token)).Status);
+            Assert.Equal(0, (await api.StatusAsync("audit", "replay")).LagMessages);
+        }
+
+        // The group is one group in the shared database: a seek through sa moves all of it.
+        Assert.Equal(2, (await first.Api.SeekAsync("audit", "replay", "earliest")).LagMessages);
+        var lagOnSecond = (await second.Api.StatusAsync("audit", "replay")).LagMessages;
+        Assert.True(lagOnSecond == 2, $"After a seek to earliest through sa, the group still had lag {lagOnSecond} (not 2) on sb: sb's chunks were not rewound.");
+        var again = await second.Api.PollAsync("audit", "replay", new PollQuery());
+        Assert.Equal(["b-1", "b-2"], again?.Messages ?? []);
+    }
+
+    private static async Task<List<string>> ProduceAsync(GroupApi api, string prefix)
+    {
+        var all = new List<string>(MessagesPerSilo);
+        for (var first = 0; first < MessagesPerSilo; first += 10)
+        {
+            var batch = new StringBuilder();
+            for (var n = first; n < first + 10; n++)
+            {
+                all.Add($"{prefix}-{n.ToString("D6", CultureInfo.InvariantCulture)}-abcdefghij");
+                batch.Append(all[^1]).Append('\n');
+            }
+            await api.ProduceAsync("shared", batch.ToString());
+        }
+        return all;
+    }
+}
