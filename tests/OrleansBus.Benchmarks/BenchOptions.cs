@@ -3,7 +3,8 @@ using OrleansBus.Contracts;
 
 namespace OrleansBus.Benchmarks;
 
-internal enum BenchMode { Both, Produce, Read }
+/// <summary><c>all</c> = produce, read, consume; <c>e2e</c> = the rate-limited end-to-end latency phase alone.</summary>
+internal enum BenchMode { Both, Produce, Read, Consume, All, E2e }
 
 /// <summary>
 /// Command-line settings, parsed by hand so the benchmark needs nothing beyond Contracts.
@@ -19,22 +20,33 @@ internal sealed class BenchOptions
     // 12 sequence digits + a space + at least one filler byte + '\n'.
     private const int MinMessageBytes = ProducePhase.SequenceDigits + 4;
 
+    // One consume phase per --consumers value; each worker is a task with its own connection.
+    private const int MaxConsumers = 256, MaxConsumerRuns = 16;
+
+    // The end-to-end phase keeps one latency sample (8 bytes) per message.
+    private const long MaxEndToEndMessages = 10_000_000;
+
     public const string Usage = """
-        OrleansBus load generator: produce then read back a category over HTTP on loopback.
+        OrleansBus load generator: produce, read back and consume a category over HTTP on loopback,
+        or measure produce-to-consume latency at a fixed rate.
 
         dotnet run -c Release --project tests/OrleansBus.Benchmarks -- [options]
 
           --url URL              silo base address, loopback only (default http://127.0.0.1:8080)
           --start-silo           start Silo/bin/Release/net10.0/OrleansBus.Silo.dll on a free port
                                  with a temporary data directory instead of using --url
-          --mode M               produce | read | both (default both)
+          --mode M               produce | read | both | consume | all | e2e (default both);
+                                 all = produce, read, consume; e2e = end-to-end latency alone
           --category NAME        category to use (default bench-<random>; must be new unless --mode read)
           --mib N                MiB to produce, rounded down to whole messages (default 1024)
           --message-bytes N      bytes per message including '\n' (default 100, min 16)
           --batch-bytes N        bytes per produce request, rounded down to whole messages (default 1048576)
           --durability D         page-cache | fsync (default page-cache)
           --connections N        concurrent keep-alive connections and workers (default 4)
-          --read-bytes N         max_bytes per read request (default 1048576; up to 16777216)
+          --read-bytes N         max_bytes per read and consume poll (default 1048576; up to 16777216)
+          --consumers N[,N...]   consume phases, one per value, each N consumers on a fresh group (default 1)
+          --rate R               e2e: single-message produce requests per second (default 1000)
+          --seconds S            e2e: how long to produce (default 10)
           --warmup-mib K         untimed produce (and read) of K MiB to another category first (default 64; 0 = none)
           --json PATH            also write the results as JSON
           --help                 print this text
@@ -44,7 +56,7 @@ internal sealed class BenchOptions
         """;
 
     private static readonly string[] ValueOptions = ["--url", "--mode", "--category", "--durability", "--json",
-        "--mib", "--warmup-mib", "--message-bytes", "--batch-bytes", "--read-bytes", "--connections"];
+        "--mib", "--warmup-mib", "--message-bytes", "--batch-bytes", "--read-bytes", "--connections", "--consumers", "--rate", "--seconds"];
 
     public Uri Url { get; private set; } = new("http://127.0.0.1:8080/");
     public bool StartSilo { get; private set; }
@@ -57,12 +69,19 @@ internal sealed class BenchOptions
     public int Connections { get; private set; } = 4;
     public int ReadBytes { get; private set; } = MiB;
     public long WarmupMiB { get; private set; } = 64;
+    public int[] Consumers { get; private set; } = [1];
+    public int Rate { get; private set; } = 1000;
+    public int Seconds { get; private set; } = 10;
     public string? JsonPath { get; private set; }
     public bool ShowHelp { get; private set; }
     private bool _urlGiven;
 
-    public bool Produces => Mode != BenchMode.Read;
-    public bool Reads => Mode != BenchMode.Produce;
+    public bool Produces => Mode is BenchMode.Both or BenchMode.Produce or BenchMode.All;
+    public bool Reads => Mode is BenchMode.Both or BenchMode.Read or BenchMode.All;
+    public bool Consumes => Mode is BenchMode.Consume or BenchMode.All;
+    public bool EndToEnd => Mode == BenchMode.E2e;
+    /// <summary>Phases that check what they get back against what this run wrote need a category without old data.</summary>
+    public bool NeedsNewCategory => Produces || EndToEnd;
     public int MessagesPerBatch => BatchBytes / MessageBytes; // rounded down: a batch holds whole messages
     public int RoundedBatchBytes => MessagesPerBatch * MessageBytes;
 
@@ -95,6 +114,10 @@ internal sealed class BenchOptions
             error = "--url and --start-silo exclude each other: --start-silo picks its own port.";
         if (error is null && options.MessageBytes > options.BatchBytes)
             error = $"--batch-bytes {options.BatchBytes} is smaller than one message ({options.MessageBytes} bytes).";
+        if (error is null && options.EndToEnd && options.MessageBytes < EndToEndPhase.MinMessageBytes)
+            error = $"--mode e2e needs --message-bytes of at least {EndToEndPhase.MinMessageBytes} (sequence number and send time).";
+        if (error is null && options.EndToEnd && (long)options.Rate * options.Seconds > MaxEndToEndMessages)
+            error = $"--rate times --seconds must be at most {MaxEndToEndMessages} messages.";
         return options;
     }
 
@@ -113,7 +136,7 @@ internal sealed class BenchOptions
                 return null;
             case "--mode":
                 if (!Enum.TryParse<BenchMode>(value, ignoreCase: true, out var mode) || !Enum.IsDefined(mode))
-                    return $"--mode '{value}' must be produce, read or both.";
+                    return $"--mode '{value}' must be produce, read, both, consume, all or e2e.";
                 Mode = mode;
                 return null;
             case "--category":
@@ -140,9 +163,30 @@ internal sealed class BenchOptions
             case "--connections":
                 // Each connection is one worker task; beyond a few hundred the client, not the silo, is measured.
                 return ParseRange(name, value, 1, 256, v => Connections = (int)v);
+            case "--consumers":
+                return ParseConsumers(value);
+            case "--rate":
+                return ParseRange(name, value, 1, 100_000, v => Rate = (int)v);
+            case "--seconds":
+                return ParseRange(name, value, 1, 3600, v => Seconds = (int)v);
             default:
                 return $"Unknown option '{name}'.";
         }
+    }
+
+    private string? ParseConsumers(string value)
+    {
+        var parts = value.Split(',');
+        if (parts.Length > MaxConsumerRuns)
+            return $"--consumers '{value}' lists more than {MaxConsumerRuns} values.";
+        var counts = new int[parts.Length];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (ParseRange("--consumers", parts[i], 1, MaxConsumers, v => counts[i] = (int)v) is { } error)
+                return error;
+        }
+        Consumers = counts;
+        return null;
     }
 
     private static string? ParseRange(string name, string value, long min, long max, Action<long> set)

@@ -75,7 +75,8 @@ internal static class PhaseRunner
             LatencyRecorder.Summarize(recorders), problem);
     }
 
-    private static async Task RunOneAsync(string name, Worker worker, WorkerCounters counters, LatencyRecorder latency, FirstFailure failure)
+    /// <summary>Runs one worker, turning any exception into the phase's failure; never throws.</summary>
+    public static async Task RunOneAsync(string name, Worker worker, WorkerCounters counters, LatencyRecorder latency, FirstFailure failure)
     {
         try
         {
@@ -105,7 +106,7 @@ internal sealed record PhaseResult(
     public double MessagesPerSecond => Seconds > 0 ? Messages / Seconds : 0;
 
     public string Describe() =>
-        $"{Name,-8} {Bytes / (double)BenchOptions.MiB,9:F1} MiB {Seconds,7:F2} s {MiBPerSecond,8:F1} MiB/s " +
+        $"{Name,-10} {Bytes / (double)BenchOptions.MiB,9:F1} MiB {Seconds,7:F2} s {MiBPerSecond,8:F1} MiB/s " +
         $"{MessagesPerSecond,10:F0} msg/s {Requests,6} req  latency ms p50 {LatencyMs.P50:F2} p99 {LatencyMs.P99:F2} " +
         $"max {LatencyMs.Max:F2}" + (Failure is null ? "" : $"\n  FAILED: {Failure}");
 }

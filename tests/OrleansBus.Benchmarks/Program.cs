@@ -5,8 +5,9 @@ using OrleansBus.Contracts;
 namespace OrleansBus.Benchmarks;
 
 /// <summary>
-/// Load generator for one OrleansBus silo on loopback: an untimed warm-up, a timed produce phase, a
-/// timed read phase that checks every acknowledged message came back exactly once, then a report.
+/// Load generator for one OrleansBus silo on loopback: an untimed warm-up, then timed produce, read and
+/// consume phases that check every acknowledged message came back exactly once (or the end-to-end
+/// latency phase), then a report. <see cref="PhasePlan"/> decides which phases run.
 /// Exit codes: 0 success, 1 a request or the verification failed, 2 usage error.
 /// </summary>
 internal static class Program
@@ -68,20 +69,20 @@ internal static class Program
 
     private static async Task<int> RunAsync(BenchOptions options, CancellationToken ct)
     {
-        using var client = CreateClient(options);
-        Console.WriteLine($"target   {options.Url} category {options.Category}, {options.MessageBytes} B messages, " +
-            $"{options.RoundedBatchBytes} B batches, {options.Connections} connections, {options.Durability.ToWire()}");
-        // The read phase compares the category's totals with what this run produced: old data would break that.
-        if (options.Produces && (await ReadPhase.ListChunksAsync(client, options.Category, ct)).Length > 0)
+        using var client = CreateClient(options.Url, options.Connections);
+        Console.WriteLine($"target   {options.Url} category {options.Category}, mode {options.Mode.ToString().ToLowerInvariant()}, " +
+            $"{options.MessageBytes} B messages, {options.RoundedBatchBytes} B batches, {options.Connections} connections, {options.Durability.ToWire()}");
+        // Read, consume and e2e compare what comes back with what this run produced: old data would break that.
+        if (options.NeedsNewCategory && (await ReadPhase.ListChunksAsync(client, options.Category, ct)).Length > 0)
         {
-            await Console.Error.WriteLineAsync($"Category {options.Category} already has chunks. Pass a new --category, or --mode read.");
+            await Console.Error.WriteLineAsync($"Category {options.Category} already has chunks. Pass a new --category, or --mode read / consume.");
             return UsageError;
         }
         if (options.WarmupMiB > 0)
         {
             // Untimed, to a separate category: JIT tiering, connection setup and the silo's first chunk files settle first.
             var warmup = BenchOptions.NewCategoryName("bench-warmup");
-            var phases = await RunPhasesAsync(client, options, warmup, options.WarmupMiB, isWarmup: true, ct);
+            var phases = await PhasePlan.RunAsync(client, options, warmup, options.WarmupMiB, isWarmup: true, ct);
             if (phases.Find(p => !p.Succeeded) is { } failed)
             {
                 await Console.Error.WriteLineAsync($"Warm-up on {warmup} failed: {failed.Failure}");
@@ -89,50 +90,24 @@ internal static class Program
             }
             Console.WriteLine($"warmup   {options.WarmupMiB} MiB on {warmup} (untimed)");
         }
-        var results = await RunPhasesAsync(client, options, options.Category, options.TotalMiB, isWarmup: false, ct);
-        var succeeded = results.TrueForAll(p => p.Succeeded);
-        var summary = $"summary: {options.Category} {options.MessageBytes} B messages, {options.RoundedBatchBytes} B batches, " +
-            $"{options.Connections} conn, {options.Durability.ToWire()}";
-        foreach (var p in results)
-            summary += $" | {p.Name} {p.MiBPerSecond:F1} MiB/s {p.MessagesPerSecond:F0} msg/s p99 {p.LatencyMs.P99:F2} ms";
-        Console.WriteLine(summary + (succeeded ? " | OK" : " | FAILED"));
+        var results = await PhasePlan.RunAsync(client, options, options.Category, options.TotalMiB, isWarmup: false, ct);
+        var succeeded = results.Count > 0 && results.TrueForAll(p => p.Succeeded);
+        Console.WriteLine(PhasePlan.Summary(options, results) + (succeeded ? " | OK" : " | FAILED"));
         if (options.JsonPath is not null)
         {
-            var report = new BenchReport(options.Url.AbsoluteUri, options.Category, options.Durability.ToWire(), options.MessageBytes,
-                options.RoundedBatchBytes, options.ReadBytes, options.Connections, [.. results], succeeded);
+            var report = new BenchReport(options.Url.AbsoluteUri, options.Mode.ToString().ToLowerInvariant(), options.Category,
+                options.Durability.ToWire(), options.MessageBytes, options.RoundedBatchBytes, options.ReadBytes, options.Connections,
+                options.Consumers, options.Rate, [.. results], succeeded);
             await File.WriteAllBytesAsync(options.JsonPath, JsonSerializer.SerializeToUtf8Bytes(report, BenchJsonContext.Default.BenchReport), ct);
         }
         return succeeded ? Success : Failed;
     }
 
-    /// <summary>A warm-up always produces (even with --mode read, whose category it must not touch) and prints nothing.</summary>
-    private static async Task<List<PhaseResult>> RunPhasesAsync(
-        HttpClient client, BenchOptions options, string category, long mib, bool isWarmup, CancellationToken ct)
-    {
-        var results = new List<PhaseResult>();
-        ExpectedTotals? produced = null;
-        if (options.Produces || isWarmup)
-        {
-            var produce = await new ProducePhase(client, options, category, mib).RunAsync("produce", ct);
-            results.Add(produce);
-            produced = new ExpectedTotals(produce.Messages, produce.Bytes);
-            if (!isWarmup)
-                Console.WriteLine(produce.Describe());
-        }
-        // After a failed produce the totals cannot match: reading would only measure a broken run.
-        if (options.Reads && results.TrueForAll(p => p.Succeeded))
-        {
-            results.Add(await new ReadPhase(client, options, category).RunAsync("read", produced, ct));
-            if (!isWarmup)
-                Console.WriteLine(results[^1].Describe());
-        }
-        return results;
-    }
-
-    private static HttpClient CreateClient(BenchOptions options) =>
+    /// <summary>A keep-alive client for up to <paramref name="connections"/> concurrent requests; one per consumer gives each its own connection.</summary>
+    internal static HttpClient CreateClient(Uri url, int connections) =>
         new(new SocketsHttpHandler
         {
-            MaxConnectionsPerServer = options.Connections, // one keep-alive connection per worker
+            MaxConnectionsPerServer = connections, // one keep-alive connection per concurrent worker
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
             UseProxy = false, // an http_proxy variable must never route loopback traffic elsewhere,
             AllowAutoRedirect = false, // nor a redirect lead off loopback
@@ -140,7 +115,7 @@ internal static class Program
             AutomaticDecompression = DecompressionMethods.None,
         })
         {
-            BaseAddress = options.Url,
+            BaseAddress = url,
             // An fsync of a 16 MiB batch queued behind others may take seconds; minutes means the silo is stuck.
             Timeout = TimeSpan.FromMinutes(2),
             DefaultRequestVersion = HttpVersion.Version11,

@@ -1,4 +1,3 @@
-using System.Buffers.Text;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -12,16 +11,14 @@ internal readonly record struct ExpectedTotals(long Messages, long Bytes);
 
 /// <summary>
 /// Lists a category's chunks, then reads each from offset 0 to its listed size, one worker per
-/// connection taking the next unread chunk. Every message is checked: its length, and its sequence
-/// number, marked in a shared bit set so a lost or duplicated message fails the run even when the
-/// totals happen to agree. Each read must advance the offset by exactly its body length, so every
-/// loop ends at the chunk's size or stops with a failure.
+/// connection taking the next unread chunk. Every message is checked by a <see cref="SequenceCheck"/>.
+/// Each read must advance the offset by exactly its body length, so every loop ends at the chunk's
+/// size or stops with a failure.
 /// </summary>
 internal sealed class ReadPhase(HttpClient client, BenchOptions options, string category)
 {
     private ChunkInfo[] _chunks = [];
-    private long[] _seen = [];
-    private long _expectedMessages;
+    private SequenceCheck _check = new(0, options.MessageBytes);
     private int _nextChunk;
 
     /// <summary>The category's chunks, oldest first; empty when the category does not exist.</summary>
@@ -39,14 +36,20 @@ internal sealed class ReadPhase(HttpClient client, BenchOptions options, string 
     public async Task<PhaseResult> RunAsync(string name, ExpectedTotals? acknowledged, CancellationToken interrupted)
     {
         _chunks = await ListChunksAsync(client, category, interrupted);
-        var listed = new ExpectedTotals(0, 0);
-        foreach (var chunk in _chunks)
-            listed = new ExpectedTotals(listed.Messages + chunk.Messages, listed.Bytes + chunk.Size);
+        var listed = Totals(_chunks);
         var expected = acknowledged ?? listed;
-        _expectedMessages = expected.Messages;
-        _seen = new long[(expected.Messages + 63) / 64];
+        _check = new SequenceCheck(expected.Messages, options.MessageBytes);
         return await PhaseRunner.RunAsync(name, options.Connections, listed.Bytes / options.ReadBytes + _chunks.Length,
             ReadChunksAsync, read => Verify(read, listed, expected), interrupted);
+    }
+
+    /// <summary>What a chunk listing holds in all.</summary>
+    public static ExpectedTotals Totals(ChunkInfo[] chunks)
+    {
+        var listed = new ExpectedTotals(0, 0);
+        foreach (var chunk in chunks)
+            listed = new ExpectedTotals(listed.Messages + chunk.Messages, listed.Bytes + chunk.Size);
+        return listed;
     }
 
     private static string? Verify(WorkerCounters read, ExpectedTotals listed, ExpectedTotals expected)
@@ -82,7 +85,7 @@ internal sealed class ReadPhase(HttpClient client, BenchOptions options, string 
                     return;
                 }
                 int length;
-                (buffer, length) = await ReadBodyAsync(response, buffer, ct);
+                (buffer, length) = await SequenceCheck.ReadBodyAsync(response, buffer, ct);
                 latency.Record(Stopwatch.GetTimestamp() - sent);
                 counters.Requests++;
                 // Progress must be exact and positive: otherwise this loop would skip bytes or never end.
@@ -92,48 +95,9 @@ internal sealed class ReadPhase(HttpClient client, BenchOptions options, string 
                     failure.Report($"read {chunk.Name} at {offset}: {length} bytes, {BusHeaders.NextOffset} '{nextHeader}', chunk size {chunk.Size}");
                     return;
                 }
-                CountMessages(buffer.AsSpan(0, length), counters);
+                _check.Count(buffer.AsSpan(0, length), counters);
                 offset = next;
             }
-        }
-    }
-
-    private static async Task<(byte[] Buffer, int Length)> ReadBodyAsync(HttpResponseMessage response, byte[] buffer, CancellationToken ct)
-    {
-        await using var stream = await response.Content.ReadAsStreamAsync(ct);
-        for (var length = 0; ; )
-        {
-            // A message larger than max_bytes comes back whole, so the buffer may have to grow.
-            if (length == buffer.Length)
-                Array.Resize(ref buffer, buffer.Length * 2);
-            var read = await stream.ReadAsync(buffer.AsMemory(length), ct);
-            if (read == 0)
-                return (buffer, length);
-            length += read;
-        }
-    }
-
-    /// <summary>The hot loop: one vectorised newline search, one length check and one bit per message.</summary>
-    private void CountMessages(ReadOnlySpan<byte> body, WorkerCounters counters)
-    {
-        counters.Bytes += body.Length;
-        while (!body.IsEmpty)
-        {
-            var newline = body.IndexOf((byte)'\n');
-            if (newline < 0)
-            {
-                counters.Malformed++; // replies are promised to end at a newline
-                return;
-            }
-            counters.Messages++;
-            if (newline + 1 != options.MessageBytes
-                || !Utf8Parser.TryParse(body[..ProducePhase.SequenceDigits], out long sequence, out var used) || used != ProducePhase.SequenceDigits)
-                counters.Malformed++;
-            else if ((ulong)sequence >= (ulong)_expectedMessages)
-                counters.OutOfRange++;
-            else if ((Interlocked.Or(ref _seen[sequence >> 6], 1L << (int)(sequence & 63)) & (1L << (int)(sequence & 63))) != 0)
-                counters.Duplicates++;
-            body = body[(newline + 1)..];
         }
     }
 }
