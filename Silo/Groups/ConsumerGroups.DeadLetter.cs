@@ -40,7 +40,7 @@ public sealed partial class ConsumerGroups
         }
         using var first = ChunkReader.Read(chunk, row.AckedOffset, 1); // one whole message, however long
         var claim = DeliveryToken.NewLease();
-        var claimed = await Groups.TryLeaseAsync(group, log.Name, chunk.Name, row.AckedOffset, claim, "dead-letter", first.NextOffset,
+        var claimed = await Groups.TryLeaseAsync(group, log.Name, chunk.Name, row.AckedOffset, claim, "dead-letter", first.NextOffset, 1,
             (time.GetUtcNow() + options.Value.DefaultLease).ToUnixTimeMilliseconds(), NowMs, cancellationToken);
         if (claimed is null)
             return null;

@@ -20,7 +20,7 @@ public sealed partial class ConsumerGroups
         var end = offset ?? row.LeaseEnd;
         if (end <= row.AckedOffset || end > row.LeaseEnd || !EndsMessage(chunk, end))
             return SettleOutcome.BadOffset;
-        var messages = CountMessages(chunk, row.AckedOffset, end);
+        var messages = end == row.LeaseEnd ? row.LeaseMessages : CountMessages(chunk, row.AckedOffset, end);
         if (!await Groups.AckAsync(group, log.Name, chunkName, lease, end, messages, release: end == row.LeaseEnd, cancellationToken))
             return SettleOutcome.LeaseLost;
         if (chunk.State == ChunkStates.Sealed && end >= chunk.Size)

@@ -139,7 +139,7 @@ public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metada
         var lease = DeliveryToken.NewLease();
         var expires = time.GetUtcNow() + request.Lease;
         var count = await Groups.TryLeaseAsync(request.Group, log.Name, chunk.Name, row.AckedOffset, lease, request.Consumer,
-            slice.NextOffset, expires.ToUnixTimeMilliseconds(), NowMs, cancellationToken);
+            slice.NextOffset, messages, expires.ToUnixTimeMilliseconds(), NowMs, cancellationToken);
         if (count is null)
         {
             slice.Dispose(); // another consumer (or silo) won this range

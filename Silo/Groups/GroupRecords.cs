@@ -3,7 +3,8 @@ namespace OrleansBus.Silo.Groups;
 /// <summary>
 /// A group's position in one chunk: the acknowledged offset, and the lease on the range after it.
 /// <see cref="LeaseExpiresAtMs"/> is 0 and <see cref="LeaseToken"/> null when nobody holds a lease.
-/// <see cref="DeliveryCount"/> counts leases of the range starting at <see cref="DeliveryOffset"/>.
+/// <see cref="DeliveryCount"/> counts leases of the range starting at <see cref="DeliveryOffset"/>;
+/// <see cref="LeaseMessages"/> is how many messages of the lease are not yet acknowledged (so a full ack need not recount them).
 /// </summary>
 public sealed record GroupChunkRow(
     string Chunk,
@@ -18,7 +19,8 @@ public sealed record GroupChunkRow(
     long DeliveryOffset,
     int DeliveryCount,
     long AvailableAtMs,
-    string? LastReason);
+    string? LastReason,
+    long LeaseMessages = 0);
 
 /// <summary>A group as one silo sees it. <see cref="AppliedSeek"/> is -1 before the silo has positioned any of its chunks.</summary>
 public sealed record GroupState(int Materialized, int AppliedSeek, bool Created, long CreatedAtMs, int SeekGeneration, string SeekKind, long SeekTimeMs);
@@ -59,7 +61,7 @@ public interface IGroupStore
 
     /// <summary>Leases [ackedOffset, leaseEnd) if still free and unmoved; returns the delivery count, or null if another consumer won.</summary>
     Task<int?> TryLeaseAsync(string group, string category, string chunk, long expectedAcked, string token, string consumer,
-        long leaseEnd, long expiresAtMs, long nowMs, CancellationToken cancellationToken);
+        long leaseEnd, long leaseMessages, long expiresAtMs, long nowMs, CancellationToken cancellationToken);
 
     /// <summary>Moves the acknowledged offset to <paramref name="offset"/> under the lease; false when the lease was lost.</summary>
     Task<bool> AckAsync(string group, string category, string chunk, string token, long offset, long messages, bool release, CancellationToken cancellationToken);

@@ -43,13 +43,14 @@ internal sealed class SqlGroupStore(ISqlRunner sql) : IGroupStore
             delivery_count INTEGER NOT NULL,
             available_at BIGINT NOT NULL,
             last_reason TEXT NULL,
+            lease_messages BIGINT NOT NULL,
             PRIMARY KEY (group_name, category, chunk));
         CREATE INDEX group_chunks_open ON group_chunks (group_name, category, done, position);
         """;
 
     private const string Columns = """
         chunk, position, acked_offset, acked_messages, done, lease_token, lease_consumer, lease_end,
-        lease_expires_at, delivery_offset, delivery_count, available_at, last_reason
+        lease_expires_at, delivery_offset, delivery_count, available_at, last_reason, lease_messages
         """;
 
     private const string Key = "group_name = @g AND category = @c AND chunk = @chunk";
@@ -127,8 +128,8 @@ internal sealed class SqlGroupStore(ISqlRunner sql) : IGroupStore
 
     private const string InsertRow = """
         INSERT INTO group_chunks (group_name, category, chunk, position, acked_offset, acked_messages, done, lease_token,
-            lease_consumer, lease_end, lease_expires_at, delivery_offset, delivery_count, available_at, last_reason)
-        VALUES (@g, @c, @chunk, @position, @acked, @messages, @done, NULL, NULL, @acked, 0, @acked, 0, 0, NULL)
+            lease_consumer, lease_end, lease_expires_at, delivery_offset, delivery_count, available_at, last_reason, lease_messages)
+        VALUES (@g, @c, @chunk, @position, @acked, @messages, @done, NULL, NULL, @acked, 0, @acked, 0, 0, NULL, 0)
         """;
 
     private static SqlArgs RowArgs(string group, string category, GroupPosition row) =>
@@ -146,7 +147,7 @@ internal sealed class SqlGroupStore(ISqlRunner sql) : IGroupStore
     }
 
     public async Task<int?> TryLeaseAsync(string group, string category, string chunk, long expectedAcked, string token, string consumer,
-        long leaseEnd, long expiresAtMs, long nowMs, CancellationToken cancellationToken)
+        long leaseEnd, long leaseMessages, long expiresAtMs, long nowMs, CancellationToken cancellationToken)
     {
         const string Free = "acked_offset = @acked AND done = 0 AND (lease_token IS NULL OR lease_expires_at <= @now) AND available_at <= @now";
         var where = sql.SupportsSkipLocked
@@ -154,14 +155,14 @@ internal sealed class SqlGroupStore(ISqlRunner sql) : IGroupStore
             : $"{Key} AND {Free}";
         var rows = await sql.QueryAsync(
             $"""
-            UPDATE group_chunks SET lease_token = @token, lease_consumer = @consumer, lease_end = @end, lease_expires_at = @expires,
+            UPDATE group_chunks SET lease_token = @token, lease_consumer = @consumer, lease_end = @end, lease_messages = @lm, lease_expires_at = @expires,
                 delivery_count = CASE WHEN delivery_offset = acked_offset THEN delivery_count + 1 ELSE 1 END,
                 delivery_offset = acked_offset
             WHERE {where}
             RETURNING delivery_count
             """,
             Args(group, category, chunk).Add("@acked", expectedAcked).Add("@now", nowMs).Add("@token", token)
-                .Add("@consumer", consumer).Add("@end", leaseEnd).Add("@expires", expiresAtMs),
+                .Add("@consumer", consumer).Add("@end", leaseEnd).Add("@lm", leaseMessages).Add("@expires", expiresAtMs),
             static r => Convert.ToInt32(r.GetValue(0)), cancellationToken);
         return rows.Count == 0 ? null : rows[0];
     }
@@ -171,7 +172,7 @@ internal sealed class SqlGroupStore(ISqlRunner sql) : IGroupStore
         var lease = release ? "lease_token = NULL, lease_consumer = NULL, lease_expires_at = 0," : "";
         var changed = await sql.ExecuteAsync(
             $"""
-            UPDATE group_chunks SET {lease} acked_offset = @offset, acked_messages = acked_messages + @messages,
+            UPDATE group_chunks SET {lease} acked_offset = @offset, acked_messages = acked_messages + @messages, lease_messages = lease_messages - @messages,
                 delivery_offset = @offset, delivery_count = 0
             WHERE {Key} AND lease_token = @token AND acked_offset < @offset AND @offset <= lease_end
             """,
@@ -225,7 +226,7 @@ internal sealed class SqlGroupStore(ISqlRunner sql) : IGroupStore
                 {InsertRow} ON CONFLICT (group_name, category, chunk) DO UPDATE SET position = excluded.position,
                     acked_offset = excluded.acked_offset, acked_messages = excluded.acked_messages, done = excluded.done,
                     lease_token = NULL, lease_consumer = NULL, lease_end = excluded.lease_end, lease_expires_at = 0,
-                    delivery_offset = excluded.delivery_offset, delivery_count = 0, available_at = 0, last_reason = NULL
+                    delivery_offset = excluded.delivery_offset, delivery_count = 0, available_at = 0, last_reason = NULL, lease_messages = 0
                 """, RowArgs(group, category, row)));
         }
         return sql.ExecuteInTransactionAsync(statements, cancellationToken, guarded: true);
@@ -239,5 +240,6 @@ internal sealed class SqlGroupStore(ISqlRunner sql) : IGroupStore
         r.GetString(0), Convert.ToInt64(r.GetValue(1)), Convert.ToInt64(r.GetValue(2)), Convert.ToInt64(r.GetValue(3)),
         Convert.ToInt32(r.GetValue(4)) != 0, r.IsDBNull(5) ? null : r.GetString(5), r.IsDBNull(6) ? null : r.GetString(6),
         Convert.ToInt64(r.GetValue(7)), Convert.ToInt64(r.GetValue(8)), Convert.ToInt64(r.GetValue(9)),
-        Convert.ToInt32(r.GetValue(10)), Convert.ToInt64(r.GetValue(11)), r.IsDBNull(12) ? null : r.GetString(12));
+        Convert.ToInt32(r.GetValue(10)), Convert.ToInt64(r.GetValue(11)), r.IsDBNull(12) ? null : r.GetString(12),
+        Convert.ToInt64(r.GetValue(13)));
 }

@@ -56,7 +56,7 @@ public abstract partial class MetadataStoreConformance
     public async Task Materializing_again_keeps_existing_positions_and_open_rows_come_in_chunk_order()
     {
         var groups = await GroupWithChunksAsync(null, "s1-chunk000000001", "s1-chunk000000000");
-        Assert.NotNull(await groups.TryLeaseAsync(G, C, "s1-chunk000000001", 0, "t1", "c1", 50, Now + 1000, Now, CancellationToken.None));
+        Assert.NotNull(await groups.TryLeaseAsync(G, C, "s1-chunk000000001", 0, "t1", "c1", 50, 0, Now + 1000, Now, CancellationToken.None));
         Assert.True(await groups.AckAsync(G, C, "s1-chunk000000001", "t1", 50, 5, release: true, CancellationToken.None));
         await groups.MaterializeAsync(G, C, "s1", [Row("s1-chunk000000001", 1000)], 2, CancellationToken.None);
 
@@ -71,10 +71,10 @@ public abstract partial class MetadataStoreConformance
     public async Task A_held_lease_is_not_granted_again_until_it_expires_and_then_counts_a_second_delivery()
     {
         var groups = await GroupWithChunksAsync(null, "s1-chunk000000000");
-        Assert.Equal(1, await groups.TryLeaseAsync(G, C, "s1-chunk000000000", 0, "t1", "c1", 100, Now + 1000, Now, CancellationToken.None));
-        Assert.Null(await groups.TryLeaseAsync(G, C, "s1-chunk000000000", 0, "t2", "c2", 100, Now + 2000, Now + 999, CancellationToken.None));
-        Assert.Equal(2, await groups.TryLeaseAsync(G, C, "s1-chunk000000000", 0, "t3", "c2", 100, Now + 3000, Now + 1000, CancellationToken.None));
-        Assert.Null(await groups.TryLeaseAsync(G, C, "s1-chunk000000000", 40, "t4", "c3", 100, Now + 9000, Now + 5000, CancellationToken.None)); // the caller read offset 40, the row is at 0: refused
+        Assert.Equal(1, await groups.TryLeaseAsync(G, C, "s1-chunk000000000", 0, "t1", "c1", 100, 0, Now + 1000, Now, CancellationToken.None));
+        Assert.Null(await groups.TryLeaseAsync(G, C, "s1-chunk000000000", 0, "t2", "c2", 100, 0, Now + 2000, Now + 999, CancellationToken.None));
+        Assert.Equal(2, await groups.TryLeaseAsync(G, C, "s1-chunk000000000", 0, "t3", "c2", 100, 0, Now + 3000, Now + 1000, CancellationToken.None));
+        Assert.Null(await groups.TryLeaseAsync(G, C, "s1-chunk000000000", 40, "t4", "c3", 100, 0, Now + 9000, Now + 5000, CancellationToken.None)); // the caller read offset 40, the row is at 0: refused
         var row = await groups.GetAsync(G, C, "s1-chunk000000000", CancellationToken.None);
         Assert.Equal(("t3", "c2", 100L, 2), (row!.LeaseToken, row.LeaseConsumer, row.LeaseEnd, row.DeliveryCount));
     }
@@ -87,7 +87,7 @@ public abstract partial class MetadataStoreConformance
         await second.MigrateAsync(CancellationToken.None);
         await GroupWithChunksAsync(first, "s1-chunk000000000");
         var attempts = Enumerable.Range(0, 20).Select(i => (i % 2 == 0 ? first : second).Groups.TryLeaseAsync(
-            G, C, "s1-chunk000000000", 0, $"t{i}", $"c{i}", 100, Now + 30_000, Now, CancellationToken.None));
+            G, C, "s1-chunk000000000", 0, $"t{i}", $"c{i}", 100, 0, Now + 30_000, Now, CancellationToken.None));
         var results = await Within(Task.WhenAll(attempts), "20 concurrent lease attempts");
         Assert.Single(results, r => r is not null);
     }
@@ -96,12 +96,12 @@ public abstract partial class MetadataStoreConformance
     public async Task Ack_is_fenced_by_the_lease_token_and_a_partial_ack_keeps_the_lease()
     {
         var groups = await GroupWithChunksAsync(null, "s1-chunk000000000");
-        await groups.TryLeaseAsync(G, C, "s1-chunk000000000", 0, "t1", "c1", 100, Now + 1000, Now, CancellationToken.None);
+        await groups.TryLeaseAsync(G, C, "s1-chunk000000000", 0, "t1", "c1", 100, 10, Now + 1000, Now, CancellationToken.None);
         Assert.False(await groups.AckAsync(G, C, "s1-chunk000000000", "stale", 100, 10, release: true, CancellationToken.None));
         Assert.False(await groups.AckAsync(G, C, "s1-chunk000000000", "t1", 101, 10, release: true, CancellationToken.None)); // past the lease
         Assert.True(await groups.AckAsync(G, C, "s1-chunk000000000", "t1", 40, 4, release: false, CancellationToken.None));
         var partial = await groups.GetAsync(G, C, "s1-chunk000000000", CancellationToken.None);
-        Assert.Equal((40L, 4L, "t1"), (partial!.AckedOffset, partial.AckedMessages, partial.LeaseToken));
+        Assert.Equal((40L, 4L, "t1", 6L), (partial!.AckedOffset, partial.AckedMessages, partial.LeaseToken, partial.LeaseMessages));
         Assert.True(await groups.AckAsync(G, C, "s1-chunk000000000", "t1", 100, 6, release: true, CancellationToken.None));
         var full = await groups.GetAsync(G, C, "s1-chunk000000000", CancellationToken.None);
         Assert.Equal((100L, 10L, (string?)null, 0), (full!.AckedOffset, full.AckedMessages, full.LeaseToken, full.DeliveryCount));
@@ -112,11 +112,11 @@ public abstract partial class MetadataStoreConformance
     public async Task Nack_releases_the_range_after_its_delay_and_keeps_the_reason()
     {
         var groups = await GroupWithChunksAsync(null, "s1-chunk000000000");
-        await groups.TryLeaseAsync(G, C, "s1-chunk000000000", 0, "t1", "c1", 100, Now + 30_000, Now, CancellationToken.None);
+        await groups.TryLeaseAsync(G, C, "s1-chunk000000000", 0, "t1", "c1", 100, 0, Now + 30_000, Now, CancellationToken.None);
         Assert.False(await groups.NackAsync(G, C, "s1-chunk000000000", "stale", Now, "x", CancellationToken.None));
         Assert.True(await groups.NackAsync(G, C, "s1-chunk000000000", "t1", Now + 500, "bad input", CancellationToken.None));
-        Assert.Null(await groups.TryLeaseAsync(G, C, "s1-chunk000000000", 0, "t2", "c1", 100, Now + 30_000, Now + 499, CancellationToken.None));
-        Assert.Equal(2, await groups.TryLeaseAsync(G, C, "s1-chunk000000000", 0, "t3", "c1", 100, Now + 30_000, Now + 500, CancellationToken.None));
+        Assert.Null(await groups.TryLeaseAsync(G, C, "s1-chunk000000000", 0, "t2", "c1", 100, 0, Now + 30_000, Now + 499, CancellationToken.None));
+        Assert.Equal(2, await groups.TryLeaseAsync(G, C, "s1-chunk000000000", 0, "t3", "c1", 100, 0, Now + 30_000, Now + 500, CancellationToken.None));
         Assert.Equal("bad input", (await groups.GetAsync(G, C, "s1-chunk000000000", CancellationToken.None))!.LastReason);
     }
 
@@ -124,7 +124,7 @@ public abstract partial class MetadataStoreConformance
     public async Task Skip_moves_past_a_poison_message_only_under_the_claim_taken_for_it()
     {
         var groups = await GroupWithChunksAsync(null, "s1-chunk000000000");
-        Assert.NotNull(await groups.TryLeaseAsync(G, C, "s1-chunk000000000", 0, "claim", "dead-letter", 7, Now + 1000, Now, CancellationToken.None));
+        Assert.NotNull(await groups.TryLeaseAsync(G, C, "s1-chunk000000000", 0, "claim", "dead-letter", 7, 0, Now + 1000, Now, CancellationToken.None));
         Assert.False(await groups.SkipAsync(G, C, "s1-chunk000000000", "other", 0, 7, CancellationToken.None));
         Assert.True(await groups.SkipAsync(G, C, "s1-chunk000000000", "claim", 0, 7, CancellationToken.None));
         var row = await groups.GetAsync(G, C, "s1-chunk000000000", CancellationToken.None);
@@ -137,7 +137,7 @@ public abstract partial class MetadataStoreConformance
     {
         var groups = await GroupWithChunksAsync(null, "s1-chunk000000000");
         await groups.MaterializeAsync(G, C, "s2", [Row("s2-chunk000000000", 2000)], 1, CancellationToken.None);
-        await groups.TryLeaseAsync(G, C, "s1-chunk000000000", 0, "t1", "c1", 100, Now + 1000, Now, CancellationToken.None);
+        await groups.TryLeaseAsync(G, C, "s1-chunk000000000", 0, "t1", "c1", 100, 0, Now + 1000, Now, CancellationToken.None);
 
         await groups.ResetAsync(G, C, "s1", [Row("s1-chunk000000000", 1000, acked: 100, done: true)], appliedSeek: 0, CancellationToken.None);
 
