@@ -1,7 +1,5 @@
 using OrleansBus.Silo.Api;
 using OrleansBus.Silo.Hosting;
-using OrleansBus.Silo.Metadata;
-using OrleansBus.Silo.Storage;
 
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.AddBusSilo();
@@ -9,7 +7,14 @@ var app = builder.Build();
 app.UseMiddleware<RawCategoryNameCheck>();
 app.MapBusApi();
 app.MapFallback(FallbackEndpoint.Handle);
-app.Run();
+try
+{
+    app.Run();
+}
+catch (OperationCanceledException) when (app.Lifetime.ApplicationStopping.IsCancellationRequested)
+{
+    // SIGTERM/Ctrl+C arrived while the silo was still starting (recovery or binding): a requested stop, not a crash.
+}
 
 /// <summary>Entry point type, public so WebApplicationFactory-based tests can host the silo in-process.</summary>
 public partial class Program;
