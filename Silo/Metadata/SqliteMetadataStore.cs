@@ -1,13 +1,15 @@
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
 
 namespace OrleansBus.Silo.Metadata;
 
 /// <summary>
-/// <see cref="IMetadataStore"/> on an SQLite file (the embedded single-node default). WAL mode with
-/// synchronous=FULL: the catalog changes a few times per chunk, and a sealed state that a power loss
-/// could roll back would break "sealed is persisted". Connections are pooled; each call opens one.
+/// <see cref="IMetadataStore"/> on an SQLite file (the embedded single-node default). WAL mode; the catalog commits
+/// with synchronous=FULL (a sealed state that a power loss could roll back would break "sealed is persisted"),
+/// consumer-group offsets with NORMAL (see <see cref="SqlMetadataStore"/>). SQLite has one writer at a time, so a
+/// conditional UPDATE is already exclusive (no SKIP LOCKED needed). Connections are pooled; each call opens one.
 /// </summary>
-public sealed partial class SqliteMetadataStore : IMetadataStore
+public sealed class SqliteMetadataStore : SqlMetadataStore
 {
     private readonly string _connectionString;
 
@@ -22,19 +24,28 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
         }.ToString();
     }
 
-    public async Task MigrateAsync(CancellationToken cancellationToken)
+    private protected override string ByteOrder => ""; // SQLite's default BINARY collation compares bytes
+    private protected override bool SupportsSkipLocked => false;
+
+    public override async Task MigrateAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using (var pragma = connection.CreateCommand())
-        {
-            pragma.CommandText = "PRAGMA journal_mode=WAL;";
-            await pragma.ExecuteNonQueryAsync(cancellationToken);
-        }
+        await using var connection = await OpenAsync(durable: true, cancellationToken);
         await TranslateAsync(async () =>
         {
+            await using (var pragma = connection.CreateCommand())
+            {
+                pragma.CommandText = "PRAGMA journal_mode=WAL;";
+                await pragma.ExecuteNonQueryAsync(cancellationToken);
+            }
             await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
-            var version = await SchemaVersionAsync(connection, tx, cancellationToken);
-            for (var i = version; i < Migrations.Length; i++)
+            await using var version = connection.CreateCommand();
+            version.Transaction = tx;
+            version.CommandText = """
+                CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+                INSERT INTO schema_version (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM schema_version);
+                SELECT version FROM schema_version;
+                """;
+            for (var i = Convert.ToInt32(await version.ExecuteScalarAsync(cancellationToken)); i < Migrations.Length; i++)
             {
                 await using var command = connection.CreateCommand();
                 command.Transaction = tx;
@@ -46,158 +57,89 @@ public sealed partial class SqliteMetadataStore : IMetadataStore
         });
     }
 
-    private static async Task<int> SchemaVersionAsync(SqliteConnection connection, SqliteTransaction tx, CancellationToken cancellationToken)
+    private protected override async Task<int> ExecuteAsync(string sql, SqlArgs args, bool durable, CancellationToken cancellationToken)
     {
-        await using var command = connection.CreateCommand();
-        command.Transaction = tx;
-        command.CommandText = """
-            CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
-            INSERT INTO schema_version (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM schema_version);
-            SELECT version FROM schema_version;
-            """;
-        return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken));
+        await using var connection = await OpenAsync(durable, cancellationToken);
+        return await TranslateAsync(async () =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            args.BindTo(command.Parameters);
+            return await command.ExecuteNonQueryAsync(cancellationToken);
+        });
     }
 
-    /// <summary>Each entry moves the schema one version forward; never edit a shipped entry, append a new one.</summary>
-    private static readonly string[] Migrations =
-    [
-        """
-        CREATE TABLE categories (
-            name TEXT PRIMARY KEY,
-            max_chunk_bytes INTEGER NOT NULL,
-            max_chunk_age_ms INTEGER NOT NULL,
-            default_durability TEXT NOT NULL,
-            created_at INTEGER NOT NULL);
-        CREATE TABLE chunk_sequences (
-            owner TEXT NOT NULL,
-            category TEXT NOT NULL,
-            last_seq INTEGER NOT NULL,
-            PRIMARY KEY (owner, category));
-        CREATE TABLE chunks (
-            category TEXT NOT NULL,
-            name TEXT NOT NULL,
-            owner TEXT NOT NULL,
-            seq INTEGER NOT NULL,
-            state TEXT NOT NULL,
-            size INTEGER NOT NULL,
-            messages INTEGER NOT NULL,
-            created_at INTEGER NOT NULL,
-            sealed_at INTEGER NULL,
-            PRIMARY KEY (category, name));
-        """,
-        SqlGroupStore.Migration,
-    ];
-
-    public Task<IReadOnlyList<CategoryRecord>> ListCategoriesAsync(CancellationToken cancellationToken) =>
-        QueryAsync("SELECT name, max_chunk_bytes, max_chunk_age_ms, default_durability, created_at FROM categories ORDER BY name",
-            static _ => { }, ReadCategory, cancellationToken);
-
-    public async Task<CategoryRecord?> GetCategoryAsync(string name, CancellationToken cancellationToken)
+    private protected override async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, SqlArgs args, Func<DbDataReader, T> read, bool durable, CancellationToken cancellationToken)
     {
-        var rows = await QueryAsync(
-            "SELECT name, max_chunk_bytes, max_chunk_age_ms, default_durability, created_at FROM categories WHERE name = $name",
-            p => p.AddWithValue("$name", name), ReadCategory, cancellationToken);
-        return rows.Count == 0 ? null : rows[0];
+        await using var connection = await OpenAsync(durable, cancellationToken);
+        return await TranslateAsync(async () =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            args.BindTo(command.Parameters);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var rows = new List<T>();
+            while (await reader.ReadAsync(cancellationToken))
+                rows.Add(read(reader));
+            return (IReadOnlyList<T>)rows;
+        });
     }
 
-    public async Task<CategoryRecord> EnsureCategoryAsync(CategoryRecord defaults, CancellationToken cancellationToken)
+    private protected override async Task<bool> ExecuteInTransactionAsync(IReadOnlyList<(string Sql, SqlArgs Args)> statements, bool guarded, CancellationToken cancellationToken)
     {
-        await ExecuteAsync(
-            """
-            INSERT INTO categories (name, max_chunk_bytes, max_chunk_age_ms, default_durability, created_at)
-            VALUES ($name, $bytes, $age, $durability, $created) ON CONFLICT (name) DO NOTHING
-            """,
-            p => AddCategory(p, defaults), cancellationToken);
-        return await GetCategoryAsync(defaults.Name, cancellationToken)
-            ?? throw new MetadataStoreException($"Category {defaults.Name} vanished right after it was ensured.");
-    }
-
-    public Task PutCategoryAsync(CategoryRecord record, CancellationToken cancellationToken) =>
-        ExecuteAsync(
-            """
-            INSERT INTO categories (name, max_chunk_bytes, max_chunk_age_ms, default_durability, created_at)
-            VALUES ($name, $bytes, $age, $durability, $created)
-            ON CONFLICT (name) DO UPDATE SET max_chunk_bytes = excluded.max_chunk_bytes,
-                max_chunk_age_ms = excluded.max_chunk_age_ms, default_durability = excluded.default_durability
-            """,
-            p => AddCategory(p, record), cancellationToken);
-
-    public async Task<bool> DeleteCategoryAsync(string name, CancellationToken cancellationToken)
-    {
-        var deleted = await ExecuteAsync(
-            "DELETE FROM group_chunks WHERE category = $name; DELETE FROM group_watermarks WHERE category = $name; DELETE FROM consumer_groups WHERE category = $name; DELETE FROM chunks WHERE category = $name; DELETE FROM categories WHERE name = $name;",
-            p => p.AddWithValue("$name", name), cancellationToken);
-        return deleted > 0;
-    }
-
-    public async Task<long> NextChunkSequenceAsync(string owner, string category, CancellationToken cancellationToken)
-    {
-        var rows = await QueryAsync(
-            """
-            INSERT INTO chunk_sequences (owner, category, last_seq) VALUES ($owner, $category, 0)
-            ON CONFLICT (owner, category) DO UPDATE SET last_seq = last_seq + 1
-            RETURNING last_seq
-            """,
-            p =>
+        await using var connection = await OpenAsync(durable: !guarded, cancellationToken);
+        return await TranslateAsync(async () =>
+        {
+            await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+            for (var i = 0; i < statements.Count; i++)
             {
-                p.AddWithValue("$owner", owner);
-                p.AddWithValue("$category", category);
-            },
-            static r => r.GetInt64(0), cancellationToken);
-        return rows[0];
+                await using var command = connection.CreateCommand();
+                command.Transaction = tx;
+                command.CommandText = statements[i].Sql;
+                statements[i].Args.BindTo(command.Parameters);
+                if (await command.ExecuteNonQueryAsync(cancellationToken) == 0 && guarded && i == 0)
+                {
+                    await tx.RollbackAsync(cancellationToken);
+                    return false;
+                }
+            }
+            await tx.CommitAsync(cancellationToken);
+            return true;
+        });
     }
 
-    public Task AddChunkAsync(ChunkRecord chunk, CancellationToken cancellationToken) =>
-        ExecuteAsync(
-            """
-            INSERT INTO chunks (category, name, owner, seq, state, size, messages, created_at, sealed_at)
-            VALUES ($category, $name, $owner, $seq, $state, $size, $messages, $created, $sealed)
-            """,
-            p =>
-            {
-                p.AddWithValue("$category", chunk.Category);
-                p.AddWithValue("$name", chunk.Name);
-                p.AddWithValue("$owner", chunk.Owner);
-                p.AddWithValue("$seq", chunk.Seq);
-                p.AddWithValue("$state", chunk.State);
-                p.AddWithValue("$size", chunk.Size);
-                p.AddWithValue("$messages", chunk.Messages);
-                p.AddWithValue("$created", chunk.CreatedAt.ToUnixTimeMilliseconds());
-                p.AddWithValue("$sealed", (object?)chunk.SealedAt?.ToUnixTimeMilliseconds() ?? DBNull.Value);
-            },
-            cancellationToken);
+    private async Task<SqliteConnection> OpenAsync(bool durable, CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var pragma = connection.CreateCommand();
+            pragma.CommandText = durable ? "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;" : "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;";
+            await pragma.ExecuteNonQueryAsync(cancellationToken);
+            return connection;
+        }
+        catch (SqliteException e)
+        {
+            await connection.DisposeAsync();
+            throw new MetadataStoreException($"Cannot open the SQLite metadata store: {e.Message}", e);
+        }
+    }
 
-    public Task UpdateChunkAsync(string category, string name, string state, long size, long messages, DateTimeOffset? sealedAt, CancellationToken cancellationToken) =>
-        ExecuteAsync(
-            """
-            UPDATE chunks SET state = $state, size = $size, messages = $messages, sealed_at = $sealed
-            WHERE category = $category AND name = $name
-            """,
-            p =>
-            {
-                p.AddWithValue("$category", category);
-                p.AddWithValue("$name", name);
-                p.AddWithValue("$state", state);
-                p.AddWithValue("$size", size);
-                p.AddWithValue("$messages", messages);
-                p.AddWithValue("$sealed", (object?)sealedAt?.ToUnixTimeMilliseconds() ?? DBNull.Value);
-            },
-            cancellationToken);
+    /// <summary>The one place SQLite errors become <see cref="MetadataStoreException"/>.</summary>
+    private static async Task<T> TranslateAsync<T>(Func<Task<T>> body)
+    {
+        try
+        {
+            return await body();
+        }
+        catch (SqliteException e)
+        {
+            throw new MetadataStoreException($"SQLite metadata store error {e.SqliteErrorCode}: {e.Message}", e);
+        }
+    }
 
-    public Task<IReadOnlyList<ChunkRecord>> ListChunksAsync(string category, CancellationToken cancellationToken) =>
-        QueryAsync(
-            """
-            SELECT category, name, owner, seq, state, size, messages, created_at, sealed_at FROM chunks
-            WHERE category = $category ORDER BY created_at, owner, seq
-            """,
-            p => p.AddWithValue("$category", category),
-            static r => new ChunkRecord(
-                r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3), r.GetString(4), r.GetInt64(5), r.GetInt64(6),
-                DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(7)),
-                r.IsDBNull(8) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(8))),
-            cancellationToken);
-
-    public ValueTask DisposeAsync()
+    public override ValueTask DisposeAsync()
     {
         SqliteConnection.ClearAllPools();
         return ValueTask.CompletedTask;

@@ -1,0 +1,173 @@
+using System.Data.Common;
+using OrleansBus.Silo.Groups;
+
+namespace OrleansBus.Silo.Metadata;
+
+/// <summary>
+/// The metadata store's SQL, written once for SQLite and PostgreSQL (both accept <c>@name</c> parameters,
+/// <c>ON CONFLICT</c> and <c>RETURNING</c>). A backend supplies connections, transactions, migrations and the
+/// one place its driver's errors become <see cref="MetadataStoreException"/>; columns are identical
+/// (timestamps are bigint Unix milliseconds), so both answer the conformance suite the same way.
+/// </summary>
+public abstract class SqlMetadataStore : IMetadataStore, ISqlRunner
+{
+    private SqlGroupStore? _groups;
+
+    /// <summary>Each entry moves the schema one version forward; never edit a shipped entry, append a new one.</summary>
+    private protected static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE categories (
+            name TEXT PRIMARY KEY,
+            max_chunk_bytes BIGINT NOT NULL,
+            max_chunk_age_ms BIGINT NOT NULL,
+            default_durability TEXT NOT NULL,
+            created_at BIGINT NOT NULL);
+        CREATE TABLE chunk_sequences (
+            owner TEXT NOT NULL,
+            category TEXT NOT NULL,
+            last_seq BIGINT NOT NULL,
+            PRIMARY KEY (owner, category));
+        CREATE TABLE chunks (
+            category TEXT NOT NULL,
+            name TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            seq BIGINT NOT NULL,
+            state TEXT NOT NULL,
+            size BIGINT NOT NULL,
+            messages BIGINT NOT NULL,
+            created_at BIGINT NOT NULL,
+            sealed_at BIGINT NULL,
+            PRIMARY KEY (category, name));
+        """,
+        SqlGroupStore.Migration,
+    ];
+
+    /// <summary>Appended where text is sorted so both backends sort by bytes, whatever the database's locale.</summary>
+    private protected abstract string ByteOrder { get; }
+
+    public IGroupStore Groups => _groups ??= new SqlGroupStore(this);
+
+    public abstract Task MigrateAsync(CancellationToken cancellationToken);
+
+    public abstract ValueTask DisposeAsync();
+
+    bool ISqlRunner.SupportsSkipLocked => SupportsSkipLocked;
+    private protected abstract bool SupportsSkipLocked { get; }
+
+    Task<int> ISqlRunner.ExecuteAsync(string sql, SqlArgs args, CancellationToken cancellationToken) => ExecuteAsync(sql, args, durable: false, cancellationToken);
+
+    Task<IReadOnlyList<T>> ISqlRunner.QueryAsync<T>(string sql, SqlArgs args, Func<DbDataReader, T> read, CancellationToken cancellationToken) =>
+        QueryAsync(sql, args, read, durable: false, cancellationToken);
+
+    Task<bool> ISqlRunner.ExecuteInTransactionAsync(IReadOnlyList<(string Sql, SqlArgs Args)> statements, CancellationToken cancellationToken, bool guarded) =>
+        ExecuteInTransactionAsync(statements, guarded, cancellationToken);
+
+    /// <summary>
+    /// Runs one statement. <paramref name="durable"/> false (consumer-group offsets and leases) may skip the
+    /// backend's sync of the commit where it has the choice: a lost ack means one redelivery, which
+    /// at-least-once allows; the catalog (sealed state, sequences) is always durable.
+    /// </summary>
+    private protected abstract Task<int> ExecuteAsync(string sql, SqlArgs args, bool durable, CancellationToken cancellationToken);
+
+    private protected abstract Task<IReadOnlyList<T>> QueryAsync<T>(string sql, SqlArgs args, Func<DbDataReader, T> read, bool durable, CancellationToken cancellationToken);
+
+    private protected abstract Task<bool> ExecuteInTransactionAsync(IReadOnlyList<(string Sql, SqlArgs Args)> statements, bool guarded, CancellationToken cancellationToken);
+
+    private const string CategoryColumns = "name, max_chunk_bytes, max_chunk_age_ms, default_durability, created_at";
+
+    public Task<IReadOnlyList<CategoryRecord>> ListCategoriesAsync(CancellationToken cancellationToken) =>
+        QueryAsync($"SELECT {CategoryColumns} FROM categories ORDER BY name{ByteOrder}", [], ReadCategory, durable: true, cancellationToken);
+
+    public async Task<CategoryRecord?> GetCategoryAsync(string name, CancellationToken cancellationToken)
+    {
+        var rows = await QueryAsync($"SELECT {CategoryColumns} FROM categories WHERE name = @name",
+            new SqlArgs().Add("@name", name), ReadCategory, durable: true, cancellationToken);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    public async Task<CategoryRecord> EnsureCategoryAsync(CategoryRecord defaults, CancellationToken cancellationToken)
+    {
+        await ExecuteAsync($"INSERT INTO categories ({CategoryColumns}) VALUES (@name, @bytes, @age, @durability, @created) ON CONFLICT (name) DO NOTHING",
+            CategoryArgs(defaults), durable: true, cancellationToken);
+        return await GetCategoryAsync(defaults.Name, cancellationToken)
+            ?? throw new MetadataStoreException($"Category {defaults.Name} vanished right after it was ensured.");
+    }
+
+    public Task PutCategoryAsync(CategoryRecord record, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            $"""
+            INSERT INTO categories ({CategoryColumns}) VALUES (@name, @bytes, @age, @durability, @created)
+            ON CONFLICT (name) DO UPDATE SET max_chunk_bytes = excluded.max_chunk_bytes,
+                max_chunk_age_ms = excluded.max_chunk_age_ms, default_durability = excluded.default_durability
+            """,
+            CategoryArgs(record), durable: true, cancellationToken);
+
+    public async Task<bool> DeleteCategoryAsync(string name, CancellationToken cancellationToken)
+    {
+        var exists = await GetCategoryAsync(name, cancellationToken) is not null;
+        var args = new SqlArgs().Add("@name", name);
+        // Group state and chunk rows go with the category, in one transaction; chunk_sequences stay, so names are never reused.
+        await ExecuteInTransactionAsync(
+        [
+            ("DELETE FROM group_chunks WHERE category = @name", args),
+            ("DELETE FROM group_watermarks WHERE category = @name", args),
+            ("DELETE FROM consumer_groups WHERE category = @name", args),
+            ("DELETE FROM chunks WHERE category = @name", args),
+            ("DELETE FROM categories WHERE name = @name", args),
+        ], guarded: false, cancellationToken);
+        return exists;
+    }
+
+    public async Task<long> NextChunkSequenceAsync(string owner, string category, CancellationToken cancellationToken)
+    {
+        // The upsert locks the row, so concurrent callers on any silo queue up and each gets its own number.
+        var rows = await QueryAsync(
+            """
+            INSERT INTO chunk_sequences (owner, category, last_seq) VALUES (@owner, @category, 0)
+            ON CONFLICT (owner, category) DO UPDATE SET last_seq = chunk_sequences.last_seq + 1
+            RETURNING last_seq
+            """,
+            new SqlArgs().Add("@owner", owner).Add("@category", category), static r => Convert.ToInt64(r.GetValue(0)), durable: true, cancellationToken);
+        return rows[0];
+    }
+
+    public Task AddChunkAsync(ChunkRecord chunk, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            """
+            INSERT INTO chunks (category, name, owner, seq, state, size, messages, created_at, sealed_at)
+            VALUES (@category, @name, @owner, @seq, @state, @size, @messages, @created, @sealed)
+            """,
+            new SqlArgs().Add("@category", chunk.Category).Add("@name", chunk.Name).Add("@owner", chunk.Owner).Add("@seq", chunk.Seq)
+                .Add("@state", chunk.State).Add("@size", chunk.Size).Add("@messages", chunk.Messages)
+                .Add("@created", chunk.CreatedAt.ToUnixTimeMilliseconds()).Add("@sealed", chunk.SealedAt?.ToUnixTimeMilliseconds()),
+            durable: true, cancellationToken);
+
+    public Task UpdateChunkAsync(string category, string name, string state, long size, long messages, DateTimeOffset? sealedAt, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            "UPDATE chunks SET state = @state, size = @size, messages = @messages, sealed_at = @sealed WHERE category = @category AND name = @name",
+            new SqlArgs().Add("@category", category).Add("@name", name).Add("@state", state).Add("@size", size)
+                .Add("@messages", messages).Add("@sealed", sealedAt?.ToUnixTimeMilliseconds()),
+            durable: true, cancellationToken);
+
+    public Task<IReadOnlyList<ChunkRecord>> ListChunksAsync(string category, CancellationToken cancellationToken) =>
+        QueryAsync(
+            $"""
+            SELECT category, name, owner, seq, state, size, messages, created_at, sealed_at FROM chunks
+            WHERE category = @category ORDER BY created_at, owner{ByteOrder}, seq
+            """,
+            new SqlArgs().Add("@category", category),
+            static r => new ChunkRecord(
+                r.GetString(0), r.GetString(1), r.GetString(2), Convert.ToInt64(r.GetValue(3)), r.GetString(4), Convert.ToInt64(r.GetValue(5)),
+                Convert.ToInt64(r.GetValue(6)), DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(r.GetValue(7))),
+                r.IsDBNull(8) ? null : DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(r.GetValue(8)))),
+            durable: true, cancellationToken);
+
+    private static CategoryRecord ReadCategory(DbDataReader r) => new(
+        r.GetString(0), Convert.ToInt64(r.GetValue(1)), Convert.ToInt64(r.GetValue(2)), r.GetString(3),
+        DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(r.GetValue(4))));
+
+    private static SqlArgs CategoryArgs(CategoryRecord record) =>
+        new SqlArgs().Add("@name", record.Name).Add("@bytes", record.MaxChunkBytes).Add("@age", record.MaxChunkAgeMs)
+            .Add("@durability", record.DefaultDurability).Add("@created", record.CreatedAt.ToUnixTimeMilliseconds());
+}
