@@ -29,6 +29,14 @@ public static class BusErrorCodes
     public const string RequestTooLarge = "request_too_large";
     /// <summary>416: the read offset lies beyond the chunk's readable size.</summary>
     public const string OffsetOutOfRange = "offset_out_of_range";
+    /// <summary>500 (chukcha's code, chukcha API): an ack of a chunk that is still being written.</summary>
+    public const string ChunkNotComplete = "chunk_not_complete";
+    /// <summary>500 (chukcha's code, chukcha API): an ack whose size is below the chunk's size.</summary>
+    public const string ChunkNotFullyRead = "chunk_not_fully_read";
+    /// <summary>409 (chukcha API): a consumer of the chukcha group holds a lease on the chunk.</summary>
+    public const string ChunkLeased = "chunk_leased";
+    /// <summary>503: the produce asks for more replicas (min_sync_replicas) than can hold the batch; nothing was written.</summary>
+    public const string NotEnoughReplicas = "not_enough_replicas";
     /// <summary>503: the chunk failed its checksum check and is quarantined.</summary>
     public const string ChunkCorrupt = "chunk_corrupt";
     /// <summary>503: the silo is not ready (starting or stopping).</summary>

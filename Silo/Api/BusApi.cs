@@ -22,5 +22,6 @@ public static class BusApi
         v1.MapPost("/{category}/groups/{group}/nack", GroupEndpoints.NackAsync);
         v1.MapGet("/{category}/groups/{group}", GroupEndpoints.StatusAsync);
         v1.MapPost("/{category}/groups/{group}/seek", GroupEndpoints.SeekAsync);
+        app.MapChukchaApi();
     }
 }

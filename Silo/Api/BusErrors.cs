@@ -55,6 +55,10 @@ public static class BusErrors
     public static IResult DiskFull(string detail) =>
         Problem(507, BusErrorCodes.DiskFull, "Insufficient storage", detail + " Nothing of the request was kept.");
 
+    public static IResult NotEnoughReplicas(long requested) =>
+        Problem(503, BusErrorCodes.NotEnoughReplicas, "Not enough replicas",
+            $"min_sync_replicas={requested} cannot be met: this silo replicates to no peer yet. Nothing was written.", requested, 0L);
+
     public static IResult NotReady() =>
         Problem(503, BusErrorCodes.NotReady, "Not ready", "The silo is starting or stopping.");
 

@@ -23,6 +23,14 @@ public static class ProduceEndpoint
                 return BusErrors.InvalidArgument("durability", durabilityText, "one of page-cache, fsync");
             requested = parsed;
         }
+        var replicasText = http.Request.Query["min_sync_replicas"].ToString();
+        if (replicasText.Length > 0)
+        {
+            if (!int.TryParse(replicasText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var replicas))
+                return BusErrors.InvalidArgument("min_sync_replicas", replicasText, "a non-negative integer");
+            if (replicas > 0)
+                return BusErrors.NotEnoughReplicas(replicas); // no replication yet: refuse rather than pretend
+        }
         if (!store.IsReady)
             return BusErrors.NotReady();
 

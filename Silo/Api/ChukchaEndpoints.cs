@@ -1,0 +1,151 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using OrleansBus.Contracts;
+using OrleansBus.Silo.Groups;
+using OrleansBus.Silo.Hosting;
+using OrleansBus.Silo.Metadata;
+using OrleansBus.Silo.Storage;
+
+namespace OrleansBus.Silo.Api;
+
+/// <summary>
+/// Handlers of the chukcha-compatible routes (<see cref="ChukchaApi"/>). Every request is validated whole before
+/// anything is written or acknowledged; writes go through <see cref="ProduceEndpoint"/> itself, so both APIs
+/// accept and refuse exactly the same bodies.
+/// </summary>
+public static partial class ChukchaEndpoints
+{
+    public static async Task<IResult> WriteAsync(HttpContext http, LogStore store, IOptions<BusOptions> options)
+    {
+        var query = http.Request.Query;
+        var category = query["category"].ToString();
+        if (!CategoryName.IsValid(category))
+            return BusErrors.InvalidCategoryName(category);
+        var replicasText = query["min_sync_replicas"].ToString();
+        if (replicasText.Length > 0)
+        {
+            if (!long.TryParse(replicasText, NumberStyles.None, CultureInfo.InvariantCulture, out var replicas))
+                return BusErrors.InvalidArgument("min_sync_replicas", replicasText, "a non-negative integer");
+            if (replicas > 0)
+                return BusErrors.NotEnoughReplicas(replicas);
+        }
+        var result = await ProduceEndpoint.HandleAsync(http, category, store, options);
+        if (result is not IValueHttpResult<ProduceResult> { Value: { } produced })
+            return result; // a refusal: nothing was written
+        // chukcha's client wants 200 and ignores the body, which chukcha leaves empty; the headers say where it landed.
+        http.Response.Headers[BusHeaders.Chunk] = produced.Chunk;
+        http.Response.Headers[BusHeaders.Offset] = produced.Offset.ToString(CultureInfo.InvariantCulture);
+        return Results.Ok();
+    }
+
+    public static async Task ReadAsync(HttpContext http, LogStore store, IOptions<BusOptions> options)
+    {
+        var error = ValidateRead(http.Request.Query, store, options.Value, out var chunk, out var offset, out var maxBytes);
+        if (error is not null)
+        {
+            await error.ExecuteAsync(http);
+            return;
+        }
+        http.Response.ContentType = "application/octet-stream";
+        if (ChunkReader.PlanEnd(chunk!, offset, maxBytes) is { } end)
+        {
+            http.Response.Headers[BusHeaders.NextOffset] = end.ToString(CultureInfo.InvariantCulture);
+            http.Response.ContentLength = end - offset;
+            if (end > offset)
+                await ChunkReader.CopyToAsync(chunk!, offset, end, http.Response.BodyWriter, http.RequestAborted);
+            return;
+        }
+        using var slice = ChunkReader.Read(chunk!, offset, maxBytes);
+        http.Response.Headers[BusHeaders.NextOffset] = slice.NextOffset.ToString(CultureInfo.InvariantCulture);
+        http.Response.ContentLength = slice.Memory.Length;
+        await http.Response.Body.WriteAsync(slice.Memory, http.RequestAborted);
+    }
+
+    public static async Task<IResult> ListChunksAsync(HttpContext http, LogStore store, ConsumerGroups groups)
+    {
+        var category = http.Request.Query["category"].ToString();
+        if (!CategoryName.IsValid(category))
+            return BusErrors.InvalidCategoryName(category);
+        var log = store.Find(category);
+        if (log is null)
+            return Results.Json(Array.Empty<ChukchaChunk>(), ChukchaJsonContext.Default.ChukchaChunkArray);
+        var chunks = await groups.ChunksNotDoneAsync(log, ConsumerGroups.ChukchaGroup, http.RequestAborted);
+        var list = new List<ChukchaChunk>(chunks.Count);
+        foreach (var chunk in chunks)
+        {
+            // State before size: once the state is read as not active, the size read after it is final.
+            var state = chunk.State;
+            if (state == ChunkStates.Expired)
+                continue; // its data is gone
+            list.Add(new ChukchaChunk(chunk.Name, Complete: state != ChunkStates.Active, chunk.Size));
+        }
+        // By name, as chukcha lists its directory: "<owner>-chunk<seq:000000000>" sorts by sequence within an owner.
+        list.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+        return Results.Json(list.ToArray(), ChukchaJsonContext.Default.ChukchaChunkArray);
+    }
+
+    public static IResult ListCategories(LogStore store)
+    {
+        var logs = store.All();
+        var names = new string[logs.Count];
+        for (var i = 0; i < names.Length; i++)
+            names[i] = logs[i].Name;
+        return Results.Json(names, ChukchaJsonContext.Default.StringArray);
+    }
+
+    private static IResult? ValidateRead(IQueryCollection query, LogStore store, BusOptions limits, out Chunk? chunk, out long offset, out int maxBytes)
+    {
+        chunk = null;
+        offset = 0;
+        maxBytes = 0;
+        var category = query["category"].ToString();
+        if (!CategoryName.IsValid(category))
+            return BusErrors.InvalidCategoryName(category);
+        if (ChunkParameter(query, out var chunkName) is { } chunkError)
+            return chunkError;
+        if (RequiredNumber(query, "off", alias: null, max: long.MaxValue, out offset) is { } offsetError)
+            return offsetError;
+        // Early chukcha clients sent maxSize; the server (web/server.go) and later clients use max_size.
+        var maxError = RequiredNumber(query, "max_size", alias: "maxSize", max: limits.MaxReadBytes, out var max);
+        if (maxError is not null)
+            return maxError;
+        if (max < 1)
+            return BusErrors.InvalidArgument("max_size", "0", $"an integer from 1 to {limits.MaxReadBytes}");
+        maxBytes = (int)max;
+        var log = store.Find(category);
+        if (log is null)
+            return BusErrors.CategoryNotFound(category); // chukcha's answer too: its client reads 404 as "not here (yet)"
+        chunk = log.FindChunk(chunkName);
+        if (chunk is null)
+            return BusErrors.ChunkNotFound(category, chunkName);
+        if (chunk.State == ChunkStates.Corrupt)
+            return BusErrors.ChunkCorrupt(chunkName, chunk.CorruptReason);
+        var size = chunk.Size;
+        if (offset > size)
+            return BusErrors.OffsetOutOfRange(offset, size);
+        return null;
+    }
+
+    /// <summary>The required <c>chunk</c> parameter: present (chukcha's rule) and shaped like a chunk name (ours).</summary>
+    private static IResult? ChunkParameter(IQueryCollection query, out string chunkName)
+    {
+        chunkName = query["chunk"].ToString();
+        if (chunkName.Length == 0)
+            return ChukchaErrors.MissingParameter("chunk", "a chunk name from /listChunks");
+        return ChunkName.TryParse(chunkName, out _, out _) ? null : BusErrors.InvalidChunkName(chunkName);
+    }
+
+    /// <summary>A required non-negative integer no larger than <paramref name="max"/>, like chukcha's <c>GetUint</c>.</summary>
+    private static IResult? RequiredNumber(IQueryCollection query, string name, string? alias, long max, out long value)
+    {
+        value = 0;
+        var text = query[name].ToString();
+        if (text.Length == 0 && alias is not null)
+            text = query[alias].ToString();
+        if (text.Length == 0)
+            return ChukchaErrors.MissingParameter(name, $"an integer from 0 to {max}");
+        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) || value > max)
+            return BusErrors.InvalidArgument(name, text, $"an integer from 0 to {max}");
+        return null;
+    }
+}

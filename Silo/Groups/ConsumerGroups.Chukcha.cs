@@ -1,0 +1,115 @@
+using Microsoft.Extensions.Logging;
+using OrleansBus.Silo.Metadata;
+using OrleansBus.Silo.Storage;
+
+namespace OrleansBus.Silo.Groups;
+
+/// <summary>What an acknowledgement of a whole chunk came to. Only <see cref="Acknowledged"/> changed (or found) the group's state.</summary>
+public enum WholeChunkAck
+{
+    /// <summary>The group is done with the chunk (now, or already before).</summary>
+    Acknowledged,
+    /// <summary>The chunk is still active: its size is not final, so it cannot be acknowledged whole.</summary>
+    NotComplete,
+    /// <summary>The size given is below the chunk's size: the caller has not read all of it.</summary>
+    NotFullyRead,
+    /// <summary>The size given is beyond the chunk's size.</summary>
+    BeyondSize,
+    /// <summary>The chunk is quarantined; nothing of it can be acknowledged as read.</summary>
+    Corrupt,
+    /// <summary>A consumer of the same group holds a lease on the chunk (through the v1 poll); try again once it is settled.</summary>
+    Leased,
+}
+
+/// <summary>
+/// Whole-chunk acknowledgement for the chukcha-compatible API (<see cref="Api.ChukchaApi"/>). chukcha's ack is
+/// not leased: a client reads a complete chunk to its end and then acknowledges it whole, and chukcha deletes it.
+/// Here the data stays until retention; the acknowledgement is the group's row for the chunk marked done at the
+/// chunk's final size, so listing can hide it and any silo sharing the metadata store sees the same state.
+/// </summary>
+public sealed partial class ConsumerGroups
+{
+    /// <summary>The consumer group that the chukcha API acknowledges for.</summary>
+    public const string ChukchaGroup = "chukcha";
+
+    private const string WholeChunkConsumer = "whole-chunk-ack";
+
+    /// <summary>
+    /// Marks <paramref name="chunk"/> done for <paramref name="group"/> when it is complete (sealed or archived) and
+    /// <paramref name="size"/> is exactly its final size. Idempotent: a chunk already done answers Acknowledged, so a
+    /// client that retries after a lost reply moves on. The offset moves under a claim (a lease taken and settled at
+    /// once), the same compare-and-set every other offset change uses, so two silos acknowledging the same chunk,
+    /// or a v1 consumer holding a lease on it, can never both move it.
+    /// </summary>
+    public async Task<WholeChunkAck> AckWholeChunkAsync(CategoryLog log, string group, Chunk chunk, long size, CancellationToken cancellationToken)
+    {
+        var state = chunk.State;
+        if (state == ChunkStates.Corrupt)
+            return WholeChunkAck.Corrupt;
+        if (state == ChunkStates.Active)
+            return WholeChunkAck.NotComplete;
+        var chunkSize = chunk.Size; // final: the chunk is sealed
+        if (size < chunkSize)
+            return WholeChunkAck.NotFullyRead;
+        if (size > chunkSize)
+            return WholeChunkAck.BeyondSize;
+
+        await PrepareAsync(group, log, SeekKinds.Earliest, cancellationToken); // the group and a row for every chunk of this silo
+        var row = await Groups.GetAsync(group, log.Name, chunk.Name, cancellationToken)
+            ?? throw new InvalidOperationException($"Group {group} has no row for {log.Name}/{chunk.Name} right after materialising it.");
+        if (row.Done)
+            return WholeChunkAck.Acknowledged;
+        if (row.AckedOffset < chunkSize)
+        {
+            var claim = DeliveryToken.NewLease();
+            var remaining = Math.Max(0, chunk.Messages - row.AckedMessages);
+            var expires = (time.GetUtcNow() + options.Value.DefaultLease).ToUnixTimeMilliseconds();
+            var claimed = await Groups.TryLeaseAsync(group, log.Name, chunk.Name, row.AckedOffset, claim, WholeChunkConsumer,
+                chunkSize, remaining, expires, NowMs, cancellationToken);
+            var moved = claimed is not null
+                && await Groups.AckAsync(group, log.Name, chunk.Name, claim, chunkSize, remaining, release: true, cancellationToken);
+            if (!moved)
+            {
+                // Another acknowledgement of this chunk got there first (then it is done), or a consumer holds a lease.
+                var now = await Groups.GetAsync(group, log.Name, chunk.Name, cancellationToken);
+                if (now is null || (!now.Done && now.AckedOffset < chunkSize))
+                    return WholeChunkAck.Leased;
+            }
+        }
+        await Groups.MarkDoneAsync(group, log.Name, chunk.Name, chunkSize, cancellationToken);
+        ChukchaLog.ChunkAcknowledged(logger, group, log.Name, chunk.Name, chunkSize);
+        return WholeChunkAck.Acknowledged;
+    }
+
+    /// <summary>
+    /// The chunks of <paramref name="log"/> that <paramref name="group"/> is not done with, in the log's order: every
+    /// chunk when the group has never acknowledged anything in the category (nothing is created by asking).
+    /// </summary>
+    public async Task<IReadOnlyList<Chunk>> ChunksNotDoneAsync(CategoryLog log, string group, CancellationToken cancellationToken)
+    {
+        // Taken before materialising, so every chunk in it has a row once PrepareAsync returns (its own snapshot is
+        // the same or longer): a chunk without a row would otherwise look done and vanish from the list.
+        var chunks = log.Chunks;
+        var groups = await Groups.ListGroupsAsync(log.Name, cancellationToken);
+        if (!groups.Contains(group))
+            return chunks;
+        await PrepareAsync(group, log, SeekKinds.Earliest, cancellationToken);
+        var open = await Groups.ListOpenAsync(group, log.Name, cancellationToken);
+        var names = new HashSet<string>(open.Count, StringComparer.Ordinal);
+        foreach (var row in open)
+            names.Add(row.Chunk);
+        var result = new List<Chunk>(chunks.Count);
+        foreach (var chunk in chunks)
+        {
+            if (names.Contains(chunk.Name))
+                result.Add(chunk);
+        }
+        return result;
+    }
+
+    private static partial class ChukchaLog
+    {
+        [LoggerMessage(2101, LogLevel.Debug, "Group {Group} acknowledged {Category}/{Chunk} whole at its size {Size}")]
+        public static partial void ChunkAcknowledged(ILogger logger, string group, string category, string chunk, long size);
+    }
+}
