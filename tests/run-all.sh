@@ -120,3 +120,4 @@ else
 fi
 if [ "$test_exit" -ne 0 ]; then exit "$test_exit"; fi
 if [ "$failed" -gt 0 ]; then exit 1; fi
+if [ "$passed" -eq 0 ]; then log "no test ran: that is a failure, not a pass"; exit 1; fi
