@@ -1,0 +1,151 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using OrleansBus.Client;
+using OrleansBus.Contracts;
+
+namespace OrleansBus.Cli;
+
+/// <summary><c>obus categories</c>, <c>obus chunks</c>, <c>obus group</c> (a lag table) and <c>obus seek</c>: tables on stdout, or JSON with <c>--json</c>.</summary>
+internal static class AdminCommands
+{
+    private static readonly Option<bool> Json = new("--json") { Description = "Print the server's JSON instead of a table" };
+
+    public static Command Categories()
+    {
+        var command = new Command("categories", "List the categories and their settings") { Json };
+        command.SetAction((parse, cancellationToken) => ObusCommand.GuardAsync(async token =>
+        {
+            await using var client = ServerOption.CreateClient(parse);
+            var categories = await client.ListCategoriesAsync(token);
+            if (parse.GetValue(Json))
+                return Print(categories, CliJsonContext.Default.IReadOnlyListCategoryInfo);
+            var table = new Table("NAME", "MAX_CHUNK_BYTES", "MAX_CHUNK_AGE", "DURABILITY");
+            foreach (var c in categories)
+                table.Add(c.Name, Number(c.MaxChunkBytes), TimeSpan.FromMilliseconds(c.MaxChunkAgeMs).ToString("c", CultureInfo.InvariantCulture), c.DefaultDurability);
+            table.WriteTo(Console.Out);
+            return ExitCodes.Ok;
+        }, cancellationToken));
+        return command;
+    }
+
+    public static Command Chunks()
+    {
+        var category = new Argument<string>("category") { Description = "Category name" };
+        var command = new Command("chunks", "List a category's chunks, oldest first") { category, Json };
+        command.SetAction((parse, cancellationToken) => ObusCommand.GuardAsync(async token =>
+        {
+            await using var client = ServerOption.CreateClient(parse);
+            var chunks = await client.ListChunksAsync(parse.GetValue(category)!, token);
+            if (parse.GetValue(Json))
+                return Print(chunks, CliJsonContext.Default.IReadOnlyListChunkInfo);
+            var table = new Table("NAME", "OWNER", "STATE", "SIZE", "MESSAGES");
+            foreach (var c in chunks)
+                table.Add(c.Name, c.Owner, c.State, Number(c.Size), Number(c.Messages));
+            table.WriteTo(Console.Out);
+            return ExitCodes.Ok;
+        }, cancellationToken));
+        return command;
+    }
+
+    public static Command Group()
+    {
+        var category = new Argument<string>("category") { Description = "Category name" };
+        var group = new Argument<string>("group") { Description = "Consumer group name" };
+        var command = new Command("group", "Show a group's lag: in total and per chunk not yet fully acknowledged") { category, group, Json };
+        command.SetAction((parse, cancellationToken) => ObusCommand.GuardAsync(async token =>
+        {
+            await using var client = ServerOption.CreateClient(parse);
+            var info = await client.GetGroupAsync(parse.GetValue(category)!, parse.GetValue(group)!, token);
+            if (parse.GetValue(Json))
+                return Print(info, CliJsonContext.Default.GroupInfo);
+            WriteLag(info);
+            return ExitCodes.Ok;
+        }, cancellationToken));
+        return command;
+    }
+
+    public static Command Seek()
+    {
+        var category = new Argument<string>("category") { Description = "Category name" };
+        var group = new Argument<string>("group") { Description = "Consumer group name" };
+        var to = new Argument<string>("to") { Description = "earliest, latest, or a time (RFC 3339, e.g. 2026-11-22T07:00:00Z): the first message appended at or after it" };
+        var command = new Command("seek", "Move a group to the earliest data, the latest, or a time, dropping its leases") { category, group, to, Json };
+        command.SetAction((parse, cancellationToken) => ObusCommand.GuardAsync(async token =>
+        {
+            var target = parse.GetValue(to)!;
+            await using var client = ServerOption.CreateClient(parse);
+            GroupInfo info;
+            if (target is "earliest" or "latest")
+                info = await client.SeekAsync(parse.GetValue(category)!, parse.GetValue(group)!, target == "latest" ? SeekPosition.Latest : SeekPosition.Earliest, token);
+            else if (DateTimeOffset.TryParse(target, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time))
+                info = await client.SeekAsync(parse.GetValue(category)!, parse.GetValue(group)!, time, token);
+            else
+                throw new UsageException($"'{target}' is not earliest, latest or a time such as 2026-11-22T07:00:00Z.");
+            if (parse.GetValue(Json))
+                return Print(info, CliJsonContext.Default.GroupInfo);
+            WriteLag(info);
+            return ExitCodes.Ok;
+        }, cancellationToken));
+        return command;
+    }
+
+    private static void WriteLag(GroupInfo info)
+    {
+        var oldest = info.OldestUnackedAgeMs is { } ms ? TimeSpan.FromMilliseconds(ms).ToString("c", CultureInfo.InvariantCulture) : "-";
+        Console.Out.WriteLine($"group {info.Group} on {info.Category}: lag {Number(info.LagMessages)} messages, {Number(info.LagBytes)} bytes; oldest unacknowledged {oldest}");
+        var table = new Table("CHUNK", "ACKED", "SIZE", "LAG_BYTES", "LAG_MESSAGES", "LEASED_TO", "LEASE_EXPIRES", "DELIVERIES");
+        foreach (var c in info.Chunks)
+        {
+            table.Add(c.Chunk, Number(c.AckedOffset), Number(c.Size), Number(c.LagBytes), Number(c.LagMessages), c.LeaseConsumer ?? "-",
+                c.LeaseExpiresAt?.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture) ?? "-", Number(c.DeliveryCount));
+        }
+        table.WriteTo(Console.Out);
+    }
+
+    private static int Print<T>(T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+    {
+        Console.Out.WriteLine(JsonSerializer.Serialize(value, type));
+        return ExitCodes.Ok;
+    }
+
+    private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>Plain aligned columns, two spaces apart; the last column is not padded.</summary>
+internal sealed class Table(params string[] header)
+{
+    private readonly List<string[]> _rows = [header];
+
+    public void Add(params string[] row) => _rows.Add(row);
+
+    public void WriteTo(TextWriter output)
+    {
+        var widths = new int[header.Length];
+        foreach (var row in _rows)
+        {
+            for (var i = 0; i < row.Length; i++)
+                widths[i] = Math.Max(widths[i], row[i].Length);
+        }
+        var line = new System.Text.StringBuilder();
+        foreach (var row in _rows)
+        {
+            line.Clear();
+            for (var i = 0; i < row.Length; i++)
+            {
+                if (i > 0)
+                    line.Append("  ");
+                line.Append(i == row.Length - 1 ? row[i] : row[i].PadRight(widths[i]));
+            }
+            output.WriteLine(line.ToString());
+        }
+    }
+}
+
+/// <summary>JSON output of the admin commands, indented for people.</summary>
+[JsonSerializable(typeof(IReadOnlyList<CategoryInfo>))]
+[JsonSerializable(typeof(IReadOnlyList<ChunkInfo>))]
+[JsonSerializable(typeof(GroupInfo))]
+[JsonSourceGenerationOptions(WriteIndented = true)]
+internal sealed partial class CliJsonContext : JsonSerializerContext;

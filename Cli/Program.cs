@@ -1,0 +1,3 @@
+using OrleansBus.Cli;
+
+return await ObusCommand.RunAsync(args);

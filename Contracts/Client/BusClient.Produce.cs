@@ -1,0 +1,67 @@
+using System.Net.Http.Headers;
+using System.Text;
+using OrleansBus.Contracts;
+
+namespace OrleansBus.Client;
+
+public sealed partial class BusClient
+{
+    private static readonly MediaTypeHeaderValue OctetStream = new("application/octet-stream");
+
+    /// <summary>
+    /// Sends one pre-formed batch: newline-terminated messages (<c>"a\nb\n"</c>). The server validates the whole
+    /// batch before writing any of it, and acknowledges after the requested durability.
+    /// </summary>
+    /// <param name="category">Category name; created on first write with the server's defaults.</param>
+    /// <param name="batch">One or more messages, each ending with <c>\n</c>. Must stay unchanged until the task completes.</param>
+    /// <param name="durability">What to wait for; null uses <see cref="BusClientOptions.DefaultDurability"/>, then the category's default.</param>
+    /// <param name="cancellationToken">Cancels the wait; the batch may still be written.</param>
+    /// <returns>Where the batch landed and which guarantee was met.</returns>
+    /// <exception cref="BusMessageTooLargeException">A message is over the server's limit; nothing was written.</exception>
+    /// <exception cref="BusUnavailableException">No endpoint could be reached.</exception>
+    /// <remarks>After a connection failure the batch is sent to the next endpoint, and may then be written twice (at-least-once).</remarks>
+    public Task<ProduceResult> ProduceAsync(string category, ReadOnlyMemory<byte> batch, Durability? durability = null, CancellationToken cancellationToken = default)
+    {
+        var path = "v1/categories/" + Segment(category, "category") + "/messages";
+        if ((durability ?? Options.DefaultDurability) is { } chosen)
+            path += "?durability=" + chosen.ToWire();
+        return ExecuteAsync(
+            endpoint =>
+            {
+                var content = new ReadOnlyMemoryContent(batch);
+                content.Headers.ContentType = OctetStream;
+                return new HttpRequestMessage(HttpMethod.Post, new Uri(endpoint, path)) { Content = content };
+            },
+            static (response, _, token) => ReadJsonAsync(response, BusClientJsonContext.Default.ProduceResult, token),
+            Options.RequestTimeout, preferredEndpoint: null, cancellationToken);
+    }
+
+    /// <summary>Sends one pre-formed batch of UTF-8 text: newline-terminated messages.</summary>
+    /// <inheritdoc cref="ProduceAsync(string, ReadOnlyMemory{byte}, Durability?, CancellationToken)"/>
+    public Task<ProduceResult> ProduceAsync(string category, string batch, Durability? durability = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        return ProduceAsync(category, Encoding.UTF8.GetBytes(batch), durability, cancellationToken);
+    }
+
+    /// <summary>
+    /// Creates a producer that batches messages for <paramref name="category"/> on the client: many
+    /// <see cref="BusProducer.SendAsync(ReadOnlyMemory{byte}, CancellationToken)"/> calls become few produce requests.
+    /// Dispose it (or this client) to send what is still buffered.
+    /// </summary>
+    /// <param name="category">Category name.</param>
+    /// <param name="options">Batching settings; null uses <see cref="BusClientOptions.Producer"/>.</param>
+    public BusProducer CreateProducer(string category, BusProducerOptions? options = null)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposing) != 0, this);
+        Segment(category, "category");
+        var settings = (options ?? Options.Producer).Clone();
+        var errors = new List<string>();
+        settings.Validate("", errors);
+        if (errors.Count > 0)
+            throw new ArgumentException("Invalid producer options: " + string.Join(" ", errors), nameof(options));
+        var producer = new BusProducer(this, category, settings, settings.Durability ?? Options.DefaultDurability);
+        _producers.TryAdd(producer, 0);
+        return producer;
+    }
+}

@@ -1,0 +1,47 @@
+using System.Runtime.InteropServices;
+
+namespace OrleansBus.Silo.Archive;
+
+/// <summary>
+/// fsync of a directory, so a link or unlink inside it survives a power cut. .NET cannot open a
+/// directory as a file, hence open(O_RDONLY) + fsync through libc. A no-op off Linux.
+/// </summary>
+internal static partial class NativeDirectory
+{
+    // O_RDONLY alone: Linux opens a directory read-only without O_DIRECTORY, whose value differs per
+    // architecture (0x10000 on x64, 0x4000 on arm64). The caller passes a directory it just used.
+    private const int ReadOnly = 0;
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int fd);
+
+    public static void Sync(string path)
+    {
+        if (!OperatingSystem.IsLinux())
+            return;
+        var fd = Open(path, ReadOnly);
+        if (fd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw new IOException($"open({path}) for fsync failed with errno {errno}.", errno);
+        }
+        try
+        {
+            if (Fsync(fd) != 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                throw new IOException($"fsync({path}) failed with errno {errno}.", errno);
+            }
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+}
