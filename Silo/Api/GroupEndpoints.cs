@@ -18,7 +18,7 @@ public static class GroupEndpoints
 
     public static async Task PollAsync(HttpContext http, string category, string group, LogStore store, ConsumerGroups groups, IOptions<BusOptions> options)
     {
-        var (error, log) = Resolve(category, group, store);
+        var (error, log) = await ResolveAsync(category, group, store, http.RequestAborted);
         var query = http.Request.Query;
         var limits = options.Value;
         var badBytes = Int(query, "max_bytes", DefaultMaxBytes, 1, limits.MaxReadBytes, out var maxBytes);
@@ -64,7 +64,7 @@ public static class GroupEndpoints
 
     public static async Task<IResult> AckAsync(HttpContext http, string category, string group, LogStore store, ConsumerGroups groups)
     {
-        var (error, log) = Resolve(category, group, store);
+        var (error, log) = await ResolveAsync(category, group, store, http.RequestAborted);
         if (error is not null)
             return error;
         var (body, bodyError) = await ReadBodyAsync(http, BusJsonContext.Default.AckRequest);
@@ -78,7 +78,7 @@ public static class GroupEndpoints
 
     public static async Task<IResult> NackAsync(HttpContext http, string category, string group, LogStore store, ConsumerGroups groups)
     {
-        var (error, log) = Resolve(category, group, store);
+        var (error, log) = await ResolveAsync(category, group, store, http.RequestAborted);
         if (error is not null)
             return error;
         var (body, bodyError) = await ReadBodyAsync(http, BusJsonContext.Default.NackRequest);
@@ -96,7 +96,7 @@ public static class GroupEndpoints
 
     public static async Task<IResult> StatusAsync(HttpContext http, string category, string group, LogStore store, ConsumerGroups groups)
     {
-        var (error, log) = Resolve(category, group, store);
+        var (error, log) = await ResolveAsync(category, group, store, http.RequestAborted);
         if (error is not null)
             return error;
         var status = await groups.StatusAsync(log!, group, http.RequestAborted);
@@ -113,7 +113,7 @@ public static class GroupEndpoints
 
     public static async Task<IResult> SeekAsync(HttpContext http, string category, string group, LogStore store, ConsumerGroups groups)
     {
-        var (error, log) = Resolve(category, group, store);
+        var (error, log) = await ResolveAsync(category, group, store, http.RequestAborted);
         if (error is not null)
             return error;
         var (body, bodyError) = await ReadBodyAsync(http, BusJsonContext.Default.SeekRequest);
@@ -132,7 +132,11 @@ public static class GroupEndpoints
         return await StatusAsync(http, category, group, store, groups);
     }
 
-    private static (IResult? Error, CategoryLog? Log) Resolve(string category, string group, LogStore store)
+    /// <summary>
+    /// Checks the names and finds the category — also one another silo created in a shared catalog, opened here
+    /// empty, since group state lives in the metadata store and any silo may serve (and settle) a group.
+    /// </summary>
+    private static async ValueTask<(IResult? Error, CategoryLog? Log)> ResolveAsync(string category, string group, LogStore store, CancellationToken cancellationToken)
     {
         if (!CategoryName.IsValid(category))
             return (BusErrors.InvalidCategoryName(category), null);
@@ -141,7 +145,7 @@ public static class GroupEndpoints
                 "Group names follow the category name rule: ^[a-z0-9][a-z0-9._-]{0,127}$.", group, CategoryName.MaxLength), null);
         if (!store.IsReady)
             return (BusErrors.NotReady(), null);
-        var log = store.Find(category);
+        var log = await store.FindOrOpenAsync(category, cancellationToken);
         return log is null ? (BusErrors.CategoryNotFound(category), null) : (null, log);
     }
 
@@ -153,6 +157,8 @@ public static class GroupEndpoints
         SettleOutcome.Done => Results.NoContent(),
         SettleOutcome.BadOffset => BusErrors.InvalidArgument("offset", offset?.ToString(CultureInfo.InvariantCulture),
             "a message boundary after the acknowledged offset and within the delivery"),
+        SettleOutcome.ChunkNotLocal => BusErrors.Problem(503, BusErrorCodes.ChunkNotLocal, "Chunk not on this silo",
+            "A partial ack must go to the silo that holds the chunk (the one that served the poll); a whole-delivery ack works on any silo.", token),
         _ => BusErrors.Problem(409, BusErrorCodes.LeaseLost, "Lease lost",
             "The delivery is no longer leased to you: it expired and was redelivered, or was already settled.", token),
     };

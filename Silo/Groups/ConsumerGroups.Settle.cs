@@ -14,9 +14,20 @@ public sealed partial class ConsumerGroups
         if (!DeliveryToken.TryParse(token, out var chunkName, out var lease))
             return SettleOutcome.LeaseLost;
         var row = await Groups.GetAsync(group, log.Name, chunkName, cancellationToken);
-        var chunk = log.FindChunk(chunkName);
-        if (row is null || chunk is null || row.LeaseToken != lease)
+        if (row is null || row.LeaseToken != lease)
             return SettleOutcome.LeaseLost;
+        var chunk = log.FindChunk(chunkName);
+        if (chunk is null)
+        {
+            // The chunk lives on another silo (the client failed over after its poll). A whole-delivery ack needs no
+            // bytes: the lease's end is a message boundary and the lease knows its message count. A partial ack
+            // would have to check the offset against the data, which only the owner can.
+            if (offset is not null && offset != row.LeaseEnd)
+                return SettleOutcome.ChunkNotLocal;
+            return await Groups.AckAsync(group, log.Name, chunkName, lease, row.LeaseEnd, row.LeaseMessages, release: true, cancellationToken)
+                ? SettleOutcome.Done
+                : SettleOutcome.LeaseLost;
+        }
         var end = offset ?? row.LeaseEnd;
         if (end <= row.AckedOffset || end > row.LeaseEnd || !EndsMessage(chunk, end))
             return SettleOutcome.BadOffset;

@@ -51,6 +51,7 @@ public enum SettleOutcome
     GroupNotFound,
     CategoryNotFound,
     BadOffset,
+    ChunkNotLocal,
 }
 
 /// <summary>Lag of one chunk for a group.</summary>

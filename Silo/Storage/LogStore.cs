@@ -88,6 +88,19 @@ public sealed partial class LogStore : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The category if this silo has it; else, when the catalog knows it (created by another silo sharing it), the
+    /// category opened here with no local chunks; null when nobody created it. Never creates a category.
+    /// </summary>
+    public async ValueTask<CategoryLog?> FindOrOpenAsync(string category, CancellationToken cancellationToken)
+    {
+        if (_categories.TryGetValue(category, out var log))
+            return log;
+        if (await _metadata.GetCategoryAsync(category, cancellationToken) is null)
+            return null;
+        return await CreateAsync(category, settings: null, cancellationToken);
+    }
+
     /// <summary>Creates the category with <paramref name="settings"/>, or updates the settings of an existing one.</summary>
     public async Task<CategoryLog> PutSettingsAsync(CategoryRecord settings, CancellationToken cancellationToken)
     {

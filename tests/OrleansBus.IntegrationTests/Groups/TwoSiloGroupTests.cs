@@ -15,6 +15,30 @@ public sealed class TwoSiloGroupTests
     private const int MessagesPerSilo = 600;
 
     [Fact]
+    public async Task A_delivery_polled_from_one_silo_can_be_acknowledged_through_the_other_and_its_group_served_there()
+    {
+        using var dir = new TempDirectory("groups2-ack");
+        var settings = await GroupSilo.MetadataSettingsAsync(MetadataBackend.Postgres);
+        await using var first = await GroupSilo.StartAsync(dir.Combine("sa", "data"), "sa", settings);
+        await using var second = await GroupSilo.StartAsync(dir.Combine("sb", "data"), "sb", settings);
+        await first.Api.ProduceAsync("only-a", "m-1\nm-2\nm-3\n");
+
+        // sb never wrote only-a, but the category and the group are in the shared catalog: its group routes work.
+        var polled = await first.Api.PollAsync("only-a", "g", new PollQuery(MaxMessages: 2));
+        Assert.NotNull(polled);
+        var status = await second.Api.StatusAsync("only-a", "g"); // 200 with the group, not 404 category_not_found
+        Assert.Equal(("g", "only-a"), (status.Group, status.Category));
+        var partial = await second.Api.AckAsync("only-a", "g", polled.Token, offset: 4);
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, "chunk_not_local"), (partial.Status, partial.Code)); // needs the bytes: only sa has them
+        var whole = await second.Api.AckAsync("only-a", "g", polled.Token);
+        Assert.Equal(HttpStatusCode.NoContent, whole.Status);
+        Assert.Equal(HttpStatusCode.Conflict, (await first.Api.AckAsync("only-a", "g", polled.Token)).Status); // settled once
+
+        var rest = await first.Api.PollAsync("only-a", "g", new PollQuery());
+        Assert.Equal(["m-3"], rest!.Messages);
+    }
+
+    [Fact]
     public async Task Two_silos_on_one_database_serve_one_group_without_handing_a_range_to_two_consumers()
     {
         using var dir = new TempDirectory("groups2");
