@@ -37,6 +37,8 @@ public static class BusErrorCodes
     public const string ChunkLeased = "chunk_leased";
     /// <summary>503: the produce asks for more replicas (min_sync_replicas) than can hold the batch; nothing was written.</summary>
     public const string NotEnoughReplicas = "not_enough_replicas";
+    /// <summary>503: the chunk is archived, its local copy was dropped and the archive cannot be reached; retry later.</summary>
+    public const string ArchiveUnavailable = "archive_unavailable";
     /// <summary>503: a partial ack of a chunk held by another silo; send it to the silo that served the poll.</summary>
     public const string ChunkNotLocal = "chunk_not_local";
     /// <summary>503: the chunk failed its checksum check and is quarantined.</summary>

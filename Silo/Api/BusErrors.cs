@@ -59,6 +59,10 @@ public static class BusErrors
         Problem(503, BusErrorCodes.NotEnoughReplicas, "Not enough replicas",
             $"min_sync_replicas={requested} cannot be met: this silo replicates to no peer yet. Nothing was written.", requested, 0L);
 
+    public static IResult ArchiveUnavailable(string category, string chunk) =>
+        Problem(503, BusErrorCodes.ArchiveUnavailable, "Archive unavailable",
+            $"Chunk {chunk} of {category} is archived and the archive cannot be reached; retry later.", chunk);
+
     public static IResult NotReady() =>
         Problem(503, BusErrorCodes.NotReady, "Not ready", "The silo is starting or stopping.");
 

@@ -46,19 +46,7 @@ public static partial class ChukchaEndpoints
             await error.ExecuteAsync(http);
             return;
         }
-        http.Response.ContentType = "application/octet-stream";
-        if (ChunkReader.PlanEnd(chunk!, offset, maxBytes) is { } end)
-        {
-            http.Response.Headers[BusHeaders.NextOffset] = end.ToString(CultureInfo.InvariantCulture);
-            http.Response.ContentLength = end - offset;
-            if (end > offset)
-                await ChunkReader.CopyToAsync(chunk!, offset, end, http.Response.BodyWriter, http.RequestAborted);
-            return;
-        }
-        using var slice = ChunkReader.Read(chunk!, offset, maxBytes);
-        http.Response.Headers[BusHeaders.NextOffset] = slice.NextOffset.ToString(CultureInfo.InvariantCulture);
-        http.Response.ContentLength = slice.Memory.Length;
-        await http.Response.Body.WriteAsync(slice.Memory, http.RequestAborted);
+        await ChunkResponse.WriteAsync(http, chunk!, offset, maxBytes);
     }
 
     public static async Task<IResult> ListChunksAsync(HttpContext http, LogStore store, ConsumerGroups groups)

@@ -34,18 +34,7 @@ public static class ChunkEndpoints
             await error.ExecuteAsync(http);
             return;
         }
-        http.Response.ContentType = "application/octet-stream";
-        if (ChunkReader.PlanEnd(target!, offset, maxBytes) is { } end)
-        {
-            http.Response.Headers[BusHeaders.NextOffset] = end.ToString(CultureInfo.InvariantCulture);
-            http.Response.ContentLength = end - offset;
-            await ChunkReader.CopyToAsync(target!, offset, end, http.Response.BodyWriter, http.RequestAborted);
-            return;
-        }
-        using var slice = ChunkReader.Read(target!, offset, maxBytes);
-        http.Response.Headers[BusHeaders.NextOffset] = slice.NextOffset.ToString(CultureInfo.InvariantCulture);
-        http.Response.ContentLength = slice.Memory.Length;
-        await http.Response.Body.WriteAsync(slice.Memory, http.RequestAborted);
+        await ChunkResponse.WriteAsync(http, target!, offset, maxBytes);
     }
 
     private static IResult? Validate(HttpContext http, string category, string chunkName, LogStore store, BusOptions limits,

@@ -7,8 +7,8 @@ namespace OrleansBus.Silo.Archive;
 /// <summary>
 /// The embedded default archive: a folder (normally <c>&lt;DataDir&gt;/archive</c>) holding
 /// <c>&lt;category&gt;/&lt;chunk&gt;</c> files. An upload is written to <c>.partial/</c>, fsynced, read back
-/// and hashed, then hard-linked into place (<see cref="File.Move(string, string, bool)"/> without overwrite
-/// uses link() on Linux, which fails if the name exists, so two writers cannot both win) and the folder
+/// and hashed, then hard-linked into place (link(2) fails if the name exists, so two writers cannot both
+/// win — File.Move without overwrite checks and renames separately, and can let both win) and the folder
 /// is fsynced. So a crash leaves either no chunk or the whole verified one, never a torn file under the
 /// final name; leftovers in <c>.partial/</c> are removed when older than an hour.
 /// Thread-safe: no shared mutable state besides the file system.
@@ -61,14 +61,8 @@ public sealed class LocalDirectoryArchive : IChunkArchive
             try
             {
                 await WriteVerifiedAsync(source, temp, blob, expectedLength, expectedHash, cancellationToken);
-                try
-                {
-                    File.Move(temp, final, overwrite: false);
-                }
-                catch (IOException) when (File.Exists(final))
-                {
+                if (!NativeDirectory.TryLinkNoReplace(temp, final)) // the temp file is removed in finally either way
                     return await ResolveExistingAsync(category, chunk, final, expectedLength, expectedHash, cancellationToken);
-                }
                 NativeDirectory.Sync(directory);
             }
             finally

@@ -21,6 +21,38 @@ internal static partial class NativeDirectory
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int Close(int fd);
 
+    [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Link(string existing, string created);
+
+    private const int AlreadyExists = 17; // EEXIST
+
+    /// <summary>
+    /// Gives <paramref name="existing"/> the name <paramref name="created"/> unless that name exists: link(2) checks
+    /// and creates in one step, so of two concurrent writers exactly one wins. (File.Move without overwrite checks
+    /// first and renames after, and two writers can both "win".) False when the name exists. Off Linux: File.Move.
+    /// </summary>
+    public static bool TryLinkNoReplace(string existing, string created)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            try
+            {
+                File.Move(existing, created, overwrite: false);
+                return true;
+            }
+            catch (IOException) when (File.Exists(created))
+            {
+                return false;
+            }
+        }
+        if (Link(existing, created) == 0)
+            return true;
+        var errno = Marshal.GetLastPInvokeError();
+        if (errno == AlreadyExists)
+            return false;
+        throw new IOException($"link({existing}, {created}) failed with errno {errno}.", errno);
+    }
+
     public static void Sync(string path)
     {
         if (!OperatingSystem.IsLinux())

@@ -34,7 +34,7 @@ public sealed partial class ConsumerGroups
         var messages = end == row.LeaseEnd ? row.LeaseMessages : CountMessages(chunk, row.AckedOffset, end);
         if (!await Groups.AckAsync(group, log.Name, chunkName, lease, end, messages, release: end == row.LeaseEnd, cancellationToken))
             return SettleOutcome.LeaseLost;
-        if (chunk.State == ChunkStates.Sealed && end >= chunk.Size)
+        if (ChunkStates.IsFinal(chunk.State) && end >= chunk.Size)
             await Groups.MarkDoneAsync(group, log.Name, chunkName, chunk.Size, cancellationToken);
         return SettleOutcome.Done;
     }

@@ -85,7 +85,7 @@ public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metada
             SeekKinds.Latest => ChunkIndexReader.FirstAtOrAfter(chunk, timeMs + 1),
             _ => ChunkIndexReader.FirstAtOrAfter(chunk, timeMs),
         };
-        return new GroupPosition(chunk.Name, Order(chunk), offset, messages, chunk.State == ChunkStates.Sealed && offset >= chunk.Size);
+        return new GroupPosition(chunk.Name, Order(chunk), offset, messages, ChunkStates.IsFinal(chunk.State) && offset >= chunk.Size);
     }
 
     /// <summary>One pass over the group's open chunks; returns a delivery, or the time something next frees up.</summary>
@@ -101,7 +101,7 @@ public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metada
             var now = NowMs;
             if (row.AckedOffset >= chunk.Size)
             {
-                if (chunk.State == ChunkStates.Sealed)
+                if (ChunkStates.IsFinal(chunk.State))
                     await Groups.MarkDoneAsync(request.Group, log.Name, row.Chunk, chunk.Size, cancellationToken);
                 continue;
             }
@@ -134,6 +134,14 @@ public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metada
 
     private async Task<Delivery?> TryLeaseAsync(PollRequest request, CategoryLog log, Chunk chunk, GroupChunkRow row, CancellationToken cancellationToken)
     {
+        try
+        {
+            await chunk.EnsureReadableAsync(cancellationToken); // an archived chunk whose local copy was dropped
+        }
+        catch (Archive.ArchiveUnavailableException)
+        {
+            return null; // the archive is down: serve other chunks now, this one on a later poll
+        }
         var slice = ChunkReader.Read(chunk, row.AckedOffset, request.MaxBytes);
         var messages = CutToMessages(slice, request.MaxMessages);
         var lease = DeliveryToken.NewLease();

@@ -42,6 +42,13 @@ public sealed class BusOptions
     /// <summary>How often the age sealer looks for chunks past their MaxChunkAge.</summary>
     public TimeSpan SealCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long the local copy of an archived chunk is kept, counted from its seal; 0 drops it right after archiving.
+    /// Default 1 hour: consumers mostly read the recent tail, so an hour of sealed chunks stays on local disk (no
+    /// archive round trip for lagging readers) while disk use stays bounded by about an hour of writes.
+    /// </summary>
+    public TimeSpan LocalRetention { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>Metadata store: <c>sqlite</c> (embedded default, <c>&lt;DataDir&gt;/metadata.db</c>) or <c>postgres</c> (a cluster).</summary>
     [RegularExpression("^(sqlite|postgres)$")]
     public string Metadata { get; set; } = "sqlite";

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using OrleansBus.Contracts;
+using OrleansBus.Silo.Archive;
 using OrleansBus.Silo.Metadata;
 using OrleansBus.Silo.Storage;
 
@@ -30,6 +31,7 @@ public static class SiloSetup
             .ValidateDataAnnotations()
             .Validate(o => o.MaxChunkAge > TimeSpan.Zero, "Bus:MaxChunkAge must be positive.")
             .Validate(o => o.SealCheckInterval > TimeSpan.Zero, "Bus:SealCheckInterval must be positive.")
+            .Validate(o => o.LocalRetention >= TimeSpan.Zero, "Bus:LocalRetention must not be negative.")
             .Validate(o => o.MaxMessageBytes <= o.MaxRequestBytes, "Bus:MaxMessageBytes must not exceed Bus:MaxRequestBytes.")
             .Validate(o => o.Metadata != "postgres" || !string.IsNullOrWhiteSpace(o.PostgresConnectionString),
                 "Bus:PostgresConnectionString is required when Bus:Metadata is postgres.")
@@ -44,10 +46,22 @@ public static class SiloSetup
             Directory.CreateDirectory(dataDir);
             return new SqliteMetadataStore(Path.Combine(dataDir, "metadata.db"));
         });
+        builder.Services.AddOptions<ArchiveOptions>()
+            .Bind(builder.Configuration.GetSection(ArchiveOptions.Section))
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<ArchiveOptions>, ArchiveOptionsValidator>();
+        // The container disposes the archive (a blob archive owns an HttpClient) at shutdown.
+        builder.Services.AddSingleton<IChunkArchive>(sp => ChunkArchiveFactory.Create(
+            sp.GetRequiredService<IOptions<ArchiveOptions>>().Value,
+            Path.GetFullPath(sp.GetRequiredService<IOptions<BusOptions>>().Value.DataDir),
+            sp.GetRequiredService<ILoggerFactory>(),
+            sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<LogStore>();
         builder.Services.AddSingleton<Groups.ConsumerGroups>();
         builder.Services.AddHostedService<StorageService>();
         builder.Services.AddHostedService<AgeSealer>();
+        // After StorageService: started once the store is loaded, stopped before it seals and closes.
+        builder.Services.AddHostedService<Archiver>();
         return builder;
     }
 }

@@ -15,6 +15,9 @@ public static class ChunkStates
     public const string Sealed = "sealed";
     public const string Archived = "archived";
     public const string Expired = "expired";
+    /// <summary>Sealed or archived: size final, no more appends.</summary>
+    public static bool IsFinal(string state) => state is Sealed or Archived;
+
     /// <summary>A checksum mismatch before the tail was found; the chunk is quarantined, never truncated.</summary>
     public const string Corrupt = "corrupt";
 }

@@ -16,11 +16,16 @@ public sealed class CategoryLog : IAsyncDisposable
     private ChunkWriter? _writer;
     private TaskCompletionSource _dataArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    internal CategoryLog(CategoryRecord settings, string directory)
+    private readonly Action<Chunk>? _chunkSealed;
+
+    internal CategoryLog(CategoryRecord settings, string directory, Action<Chunk>? chunkSealed = null)
     {
         _settings = settings;
         Directory = directory;
+        _chunkSealed = chunkSealed;
     }
+
+    internal void NotifySealed(Chunk chunk) => _chunkSealed?.Invoke(chunk);
 
     public string Name => _settings.Name;
     public string Directory { get; }

@@ -14,6 +14,9 @@ public sealed class Chunk : IDisposable
     private long _messages;
     private volatile string _state;
     private SafeFileHandle? _readHandle;
+    private volatile bool _remote;
+    private Func<Chunk, CancellationToken, Task<string>>? _fetcher;
+    private Task? _fetch;
     private readonly Lock _handleLock = new();
 
     public Chunk(string category, string name, string owner, long seq, string dataPath, string state, long size, long messages, DateTimeOffset createdAt)
@@ -58,12 +61,75 @@ public sealed class Chunk : IDisposable
         _state = ChunkStates.Corrupt;
     }
 
-    /// <summary>A shared read-only handle; pread on it is safe from many threads at once.</summary>
+    /// <summary>When the catalog recorded the seal; local retention of archived chunks counts from it.</summary>
+    public DateTimeOffset? SealedAt { get; internal set; }
+
+    /// <summary>True once the local file of this archived chunk was dropped: reads go through the cache.</summary>
+    public bool IsRemote => _remote;
+
+    /// <summary>
+    /// Makes the chunk readable here: a no-op for local bytes; for a remote chunk, downloads it once into the
+    /// cache (concurrent callers share one download). Throws the archive's exceptions (unavailable: retry later).
+    /// </summary>
+    public ValueTask EnsureReadableAsync(CancellationToken cancellationToken)
+    {
+        if (!_remote || Volatile.Read(ref _readHandle) is not null)
+            return ValueTask.CompletedTask;
+        return new ValueTask(FetchAsync(cancellationToken));
+    }
+
+    private Task FetchAsync(CancellationToken cancellationToken)
+    {
+        var fetcher = _fetcher ?? throw new IOException($"Chunk {Name} is archived and this silo has no archive to read it from.");
+        Task fetch;
+        lock (_handleLock)
+        {
+            // A failed download is forgotten so the next read tries again (the archive may be back).
+            if (_fetch is null || _fetch.IsFaulted || _fetch.IsCanceled)
+                _fetch = OpenCacheAsync(fetcher);
+            fetch = _fetch;
+        }
+        return fetch.WaitAsync(cancellationToken);
+    }
+
+    private async Task OpenCacheAsync(Func<Chunk, CancellationToken, Task<string>> fetcher)
+    {
+        // Not the caller's token: one reader giving up must not cancel the download others wait for.
+        var path = await fetcher(this, CancellationToken.None);
+        lock (_handleLock)
+        {
+            _readHandle ??= File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        }
+    }
+
+    /// <summary>
+    /// The local file is about to be deleted: later reads resolve through <paramref name="fetcher"/> (the archive,
+    /// cached on disk). The old handle is not disposed, as a reader may still be in pread on it; the GC closes it.
+    /// </summary>
+    internal void MarkRemote(Func<Chunk, CancellationToken, Task<string>> fetcher)
+    {
+        _fetcher = fetcher;
+        lock (_handleLock)
+        {
+            _remote = true;
+            _readHandle = null;
+        }
+    }
+
+    /// <summary>
+    /// A shared read-only handle; pread on it is safe from many threads at once. For a remote chunk it is the
+    /// cache file: endpoints call <see cref="EnsureReadableAsync"/> first; other callers block on the download.
+    /// </summary>
     public SafeFileHandle ReadHandle()
     {
         var handle = Volatile.Read(ref _readHandle);
         if (handle is not null)
             return handle;
+        if (_remote)
+        {
+            FetchAsync(CancellationToken.None).GetAwaiter().GetResult();
+            return Volatile.Read(ref _readHandle)!;
+        }
         lock (_handleLock)
         {
             return _readHandle ??= File.OpenHandle(DataPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);

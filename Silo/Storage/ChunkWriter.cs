@@ -56,7 +56,7 @@ public sealed partial class ChunkWriter : IAsyncDisposable
             FullMode = BoundedChannelFullMode.Wait, // back-pressure: producers wait, nothing is dropped
             SingleReader = true,
         });
-        _sealer = new Sealer(metadata, time, logger);
+        _sealer = new Sealer(metadata, time, logger, log.NotifySealed);
         _loop = Task.Run(RunAsync);
     }
 

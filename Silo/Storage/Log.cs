@@ -43,4 +43,43 @@ internal static partial class Log
 
     [LoggerMessage(1012, LogLevel.Error, "Chunk {Path} is listed in the catalog as {State} with {Size} bytes but its file holds {Length} bytes")]
     public static partial void ChunkFileMismatch(ILogger logger, string path, string state, long size, long length);
+
+    [LoggerMessage(1014, LogLevel.Information, "Archived {Category}/{Chunk} ({Size} bytes): {Outcome}")]
+    public static partial void ChunkUploaded(ILogger logger, string category, string chunk, long size, OrleansBus.Silo.Archive.ArchiveUploadOutcome outcome);
+
+    [LoggerMessage(1015, LogLevel.Warning, "Archive unavailable for {Category}/{Chunk}; retrying in {Delay}")]
+    public static partial void ArchiveUnavailable(ILogger logger, Exception exception, string category, string chunk, TimeSpan delay);
+
+    [LoggerMessage(1016, LogLevel.Warning, "Archive integrity check failed for {Category}/{Chunk}; retrying")]
+    public static partial void ArchiveIntegrityRetry(ILogger logger, Exception exception, string category, string chunk);
+
+    [LoggerMessage(1017, LogLevel.Error, "Archive integrity check failed {Attempts} times for {Category}/{Chunk}; it stays sealed and local until restart")]
+    public static partial void ArchiveIntegrityFailed(ILogger logger, Exception exception, string category, string chunk, int attempts);
+
+    [LoggerMessage(1018, LogLevel.Error, "Archive conflict for {Category}/{Chunk}: another chunk holds its name. Nothing was deleted; an operator must decide")]
+    public static partial void ArchiveConflict(ILogger logger, Exception exception, string category, string chunk);
+
+    [LoggerMessage(1019, LogLevel.Error, "Archiving {Category}/{Chunk} failed; retrying in {Delay}")]
+    public static partial void ArchiveFailed(ILogger logger, Exception exception, string category, string chunk, TimeSpan delay);
+
+    [LoggerMessage(1020, LogLevel.Error, "Cannot read {Category}/{Chunk} to archive it; it stays sealed and local")]
+    public static partial void ArchiveSourceUnreadable(ILogger logger, Exception exception, string category, string chunk);
+
+    [LoggerMessage(1021, LogLevel.Error, "{Category}/{Chunk} was sealed at {Size} bytes but its file holds {Length}; not archived")]
+    public static partial void ArchiveSourceMismatch(ILogger logger, string category, string chunk, long size, long length);
+
+    [LoggerMessage(1022, LogLevel.Warning, "Recording chunk {Chunk} as archived failed; retrying")]
+    public static partial void ArchiveRecordFailed(ILogger logger, Exception exception, string chunk);
+
+    [LoggerMessage(1023, LogLevel.Information, "Dropped the local copy of archived chunk {Category}/{Chunk}")]
+    public static partial void LocalCopyDropped(ILogger logger, string category, string chunk);
+
+    [LoggerMessage(1024, LogLevel.Warning, "Could not delete the local copy {Path} of an archived chunk")]
+    public static partial void LocalCopyNotDropped(ILogger logger, Exception exception, string path);
+
+    [LoggerMessage(1025, LogLevel.Information, "Cached archived chunk {Category}/{Chunk} ({Length} bytes) for reads")]
+    public static partial void ChunkCached(ILogger logger, string category, string chunk, long length);
+
+    [LoggerMessage(1026, LogLevel.Error, "Archiving {Category}/{Chunk} failed unexpectedly; it stays sealed and local until restart")]
+    public static partial void ArchiveCrashed(ILogger logger, Exception exception, string category, string chunk);
 }

@@ -22,13 +22,13 @@ public sealed partial class LogStore
         {
             var directory = Path.Combine(CategoriesDir, record.Name);
             System.IO.Directory.CreateDirectory(directory);
-            var log = new CategoryLog(record, directory);
+            var log = new CategoryLog(record, directory, NotifySealed);
             foreach (var row in await _metadata.ListChunksAsync(record.Name, cancellationToken))
             {
                 // With a shared catalog (PostgreSQL) other silos' chunks are listed too; their owner serves them.
                 if (row.Owner != _options.SiloId)
                     continue;
-                var chunk = new Chunk(row.Category, row.Name, row.Owner, row.Seq, Path.Combine(directory, row.Name), row.State, row.Size, row.Messages, row.CreatedAt);
+                var chunk = new Chunk(row.Category, row.Name, row.Owner, row.Seq, Path.Combine(directory, row.Name), row.State, row.Size, row.Messages, row.CreatedAt) { SealedAt = row.SealedAt };
                 if (row.State == ChunkStates.Active && row.Owner == _options.SiloId)
                 {
                     await RecoverAsync(chunk, cancellationToken);
@@ -38,6 +38,7 @@ public sealed partial class LogStore
                 {
                     CheckSealedFile(chunk);
                 }
+                // An archived chunk whose local file retention dropped is not corrupt: the Archiver serves it from the archive.
                 log.AddChunk(chunk);
                 chunks++;
             }
@@ -78,7 +79,9 @@ public sealed partial class LogStore
         if (result.CutDataBytes > 0 || result.CutIndexBytes > 0)
             Log.TornTailCut(_logger, chunk.DataPath, result.CutDataBytes, result.CutIndexBytes, result.ValidSize, result.Batches);
         chunk.Publish(result.ValidSize, result.Messages);
-        await _metadata.UpdateChunkAsync(chunk.Category, chunk.Name, ChunkStates.Sealed, result.ValidSize, result.Messages, _time.GetUtcNow(), cancellationToken);
+        var sealedAt = _time.GetUtcNow();
+        await _metadata.UpdateChunkAsync(chunk.Category, chunk.Name, ChunkStates.Sealed, result.ValidSize, result.Messages, sealedAt, cancellationToken);
+        chunk.SealedAt = sealedAt;
         chunk.SetState(ChunkStates.Sealed);
     }
 

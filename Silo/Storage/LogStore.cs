@@ -39,6 +39,11 @@ public sealed partial class LogStore : IAsyncDisposable
     public string SiloId => _options.SiloId;
     public bool IsReady => _ready;
 
+    /// <summary>Told of every chunk the catalog records sealed while the silo runs (the <see cref="Archiver"/>); must not block.</summary>
+    public Action<Chunk>? ChunkSealed { get; set; }
+
+    private void NotifySealed(Chunk chunk) => ChunkSealed?.Invoke(chunk);
+
     /// <summary>The category, or null when it does not exist. The name must already be valid.</summary>
     public CategoryLog? Find(string category) => _categories.GetValueOrDefault(category);
 
@@ -144,7 +149,7 @@ public sealed partial class LogStore : IAsyncDisposable
             }
             var directory = Path.Combine(CategoriesDir, category);
             System.IO.Directory.CreateDirectory(directory);
-            var log = new CategoryLog(record, directory);
+            var log = new CategoryLog(record, directory, NotifySealed);
             log.StartWriter(_metadata, _options.SiloId, _options.WriterQueueLength, _time, _logger);
             _categories[category] = log;
             return log;

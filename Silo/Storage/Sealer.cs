@@ -23,8 +23,12 @@ internal sealed class Sealer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
 
-    public Sealer(IMetadataStore metadata, TimeProvider time, ILogger logger)
+    private readonly Action<Chunk>? _sealed;
+
+    /// <param name="sealed">Told of each chunk once the catalog says sealed (the archiver's queue); must not block.</param>
+    public Sealer(IMetadataStore metadata, TimeProvider time, ILogger logger, Action<Chunk>? @sealed = null)
     {
+        _sealed = @sealed;
         _metadata = metadata;
         _time = time;
         _logger = logger;
@@ -62,8 +66,11 @@ internal sealed class Sealer : IAsyncDisposable
         {
             try
             {
-                await _metadata.UpdateChunkAsync(job.Chunk.Category, job.Chunk.Name, ChunkStates.Sealed, job.Size, job.Messages, _time.GetUtcNow(), CancellationToken.None);
+                var sealedAt = _time.GetUtcNow();
+                await _metadata.UpdateChunkAsync(job.Chunk.Category, job.Chunk.Name, ChunkStates.Sealed, job.Size, job.Messages, sealedAt, CancellationToken.None);
+                job.Chunk.SealedAt = sealedAt;
                 job.Chunk.SetState(ChunkStates.Sealed);
+                _sealed?.Invoke(job.Chunk);
                 Log.ChunkSealed(_logger, job.Chunk.Category, job.Chunk.Name, job.Size, job.Messages);
                 return;
             }

@@ -1,0 +1,139 @@
+using Microsoft.Extensions.Logging;
+using OrleansBus.Silo.Archive;
+using OrleansBus.Silo.Metadata;
+
+namespace OrleansBus.Silo.Storage;
+
+public sealed partial class Archiver
+{
+    private async Task ArchiveAsync(Chunk chunk, CancellationToken cancellationToken)
+    {
+        var size = chunk.Size;
+        long length;
+        ChunkHash hash;
+        try
+        {
+            (length, hash) = await ChunkHash.ComputeFileAsync(chunk.DataPath, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.ArchiveSourceUnreadable(_logger, e, chunk.Category, chunk.Name);
+            _failed.TryAdd(chunk, 0);
+            return;
+        }
+        if (length != size)
+        {
+            // The sealed size is the truth; a file of another length is not what the catalog promised.
+            Log.ArchiveSourceMismatch(_logger, chunk.Category, chunk.Name, size, length);
+            _failed.TryAdd(chunk, 0);
+            return;
+        }
+        if (!await UploadAsync(chunk, size, hash, cancellationToken))
+        {
+            _failed.TryAdd(chunk, 0);
+            return;
+        }
+        await RecordArchivedAsync(chunk, size, cancellationToken);
+    }
+
+    /// <summary>True once the archive holds the verified bytes; false when retrying cannot help.</summary>
+    private async Task<bool> UploadAsync(Chunk chunk, long size, ChunkHash hash, CancellationToken cancellationToken)
+    {
+        var delay = FirstRetryDelay;
+        var integrityFailures = 0;
+        while (true)
+        {
+            try
+            {
+                var outcome = await _archive.UploadAsync(chunk.Category, chunk.Name, chunk.DataPath, size, hash, cancellationToken);
+                Log.ChunkUploaded(_logger, chunk.Category, chunk.Name, size, outcome);
+                return true;
+            }
+            catch (ArchiveUnavailableException e)
+            {
+                Log.ArchiveUnavailable(_logger, e, chunk.Category, chunk.Name, delay);
+            }
+            catch (ArchiveIntegrityException e)
+            {
+                if (++integrityFailures >= IntegrityAttempts)
+                {
+                    Log.ArchiveIntegrityFailed(_logger, e, chunk.Category, chunk.Name, integrityFailures);
+                    return false;
+                }
+                Log.ArchiveIntegrityRetry(_logger, e, chunk.Category, chunk.Name);
+            }
+            catch (ArchiveConflictException e)
+            {
+                // Another chunk holds the name: keep both copies and let an operator decide.
+                Log.ArchiveConflict(_logger, e, chunk.Category, chunk.Name);
+                return false;
+            }
+            catch (ArchiveException e)
+            {
+                // Configuration or service error (bad key, missing container rights): retry, an operator may fix it.
+                Log.ArchiveFailed(_logger, e, chunk.Category, chunk.Name, delay);
+            }
+            await Task.Delay(delay, _time, cancellationToken);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+        }
+    }
+
+    private async Task RecordArchivedAsync(Chunk chunk, long size, CancellationToken cancellationToken)
+    {
+        var delay = FirstRetryDelay;
+        while (true)
+        {
+            try
+            {
+                await _metadata.UpdateChunkAsync(chunk.Category, chunk.Name, ChunkStates.Archived, size, chunk.Messages, chunk.SealedAt, cancellationToken);
+                chunk.SetState(ChunkStates.Archived);
+                return;
+            }
+            catch (MetadataStoreException e)
+            {
+                Log.ArchiveRecordFailed(_logger, e, chunk.Name);
+            }
+            await Task.Delay(delay, _time, cancellationToken);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+        }
+    }
+
+    /// <summary>Deletes the local files of archived chunks sealed longer than LocalRetention ago; reads then use the cache.</summary>
+    private void DropExpiredLocalCopies()
+    {
+        var cutoff = _time.GetUtcNow() - _options.LocalRetention;
+        ForEachOwnChunk(chunk =>
+        {
+            if (chunk.State != ChunkStates.Archived || chunk.IsRemote || (chunk.SealedAt ?? chunk.CreatedAt) > cutoff)
+                return;
+            chunk.MarkRemote(FetchAsync);
+            try
+            {
+                File.Delete(chunk.DataPath);
+                File.Delete(chunk.IndexPath);
+                Log.LocalCopyDropped(_logger, chunk.Category, chunk.Name);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Log.LocalCopyNotDropped(_logger, e, chunk.DataPath);
+            }
+        });
+    }
+
+    /// <summary>The cache file holding the archived chunk, downloaded when missing; its length is checked against the catalog.</summary>
+    private async Task<string> FetchAsync(Chunk chunk, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(_store.DataDir, "cache", chunk.Category, chunk.Name);
+        if (File.Exists(path) && new FileInfo(path).Length == chunk.Size)
+            return path;
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var length = await _archive.DownloadToFileAsync(chunk.Category, chunk.Name, path, cancellationToken);
+        if (length != chunk.Size)
+        {
+            File.Delete(path);
+            throw new ArchiveIntegrityException($"The archive holds {length} bytes of {chunk.Category}/{chunk.Name}; the catalog says {chunk.Size}.");
+        }
+        Log.ChunkCached(_logger, chunk.Category, chunk.Name, length);
+        return path;
+    }
+}
