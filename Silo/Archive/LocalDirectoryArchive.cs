@@ -28,6 +28,7 @@ public sealed class LocalDirectoryArchive : IChunkArchive
         _partials = Path.Combine(_root, PartialFolder);
         _logger = logger ?? NullLogger.Instance;
         RemoveAbandonedPartials((time ?? TimeProvider.System).GetUtcNow());
+        Directory.CreateDirectory(_partials); // copies stage here; links need none, but the layout stays the same
     }
 
     public string Location => "local " + _root;
@@ -35,8 +36,46 @@ public sealed class LocalDirectoryArchive : IChunkArchive
     public async Task<ArchiveUploadOutcome> UploadAsync(string category, string chunk, string sourcePath, long expectedLength, ChunkHash expectedHash, CancellationToken cancellationToken)
     {
         ArchiveNames.Validate(category, chunk);
+        if (await TryLinkAsync(category, chunk, sourcePath, expectedLength, expectedHash, cancellationToken) is { } linked)
+            return linked;
         await using var source = ArchiveFiles.OpenSource(sourcePath, ArchiveNames.Blob(category, chunk));
         return await UploadAsync(category, chunk, source, expectedLength, expectedHash, cancellationToken);
+    }
+
+    /// <summary>
+    /// A sealed chunk never changes, so on the same file system a hard link to it is the archive copy: no bytes are
+    /// copied (copying doubled the write load and halved produce throughput on our benchmark VM). The link is made
+    /// without replacing (link(2)) and then verified like a copy. Null when linking is not possible here (another
+    /// file system, no hard links): the caller copies instead.
+    /// </summary>
+    private async Task<ArchiveUploadOutcome?> TryLinkAsync(string category, string chunk, string sourcePath, long expectedLength, ChunkHash expectedHash, CancellationToken cancellationToken)
+    {
+        var final = FinalPath(category, chunk);
+        try
+        {
+            if (File.Exists(final))
+                return await ResolveExistingAsync(category, chunk, final, expectedLength, expectedHash, cancellationToken);
+            var directory = Path.GetDirectoryName(final)!;
+            var newCategory = !Directory.Exists(directory);
+            Directory.CreateDirectory(directory);
+            if (newCategory)
+                NativeDirectory.Sync(_root);
+            if (!NativeDirectory.TryLinkNoReplace(sourcePath, final))
+                return await ResolveExistingAsync(category, chunk, final, expectedLength, expectedHash, cancellationToken);
+            NativeDirectory.Sync(directory);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        var (length, hash) = await ChunkHash.ComputeFileAsync(final, cancellationToken);
+        if (length != expectedLength || hash != expectedHash)
+        {
+            ArchiveFiles.TryDelete(final); // our own link to a source that is not what the caller described: undo it
+            throw new ArchiveIntegrityException($"Upload of {ArchiveNames.Blob(category, chunk)} refused: the source holds {length} bytes with SHA-256 {hash}; expected {expectedLength} bytes with {expectedHash}. Nothing was stored.");
+        }
+        Log.Archived(_logger, category, chunk, expectedLength, expectedHash, Location);
+        return ArchiveUploadOutcome.Created;
     }
 
     public async Task<ArchiveUploadOutcome> UploadAsync(string category, string chunk, Stream source, long expectedLength, ChunkHash expectedHash, CancellationToken cancellationToken)

@@ -54,4 +54,21 @@ public sealed class LocalDirectoryArchiveTests : ChunkArchiveConformance
 
         Assert.Equal([new ArchivedChunk(Chunk(0), 10)], await Archive.ListAsync(Category, CancellationToken.None));
     }
+
+    [Fact]
+    public async Task A_file_on_the_same_file_system_is_linked_not_copied_and_a_mismatched_one_leaves_nothing()
+    {
+        var content = Content(50_000, seed: 22);
+        var source = WriteSource(content);
+
+        Assert.Equal(ArchiveUploadOutcome.Created, await Archive.UploadAsync(Category, Chunk(0), source, content.Length, ChunkHash.Compute(content), CancellationToken.None));
+        File.Delete(source); // the archive's name still holds the bytes: a second name for the same file
+        Assert.Equal(content, await File.ReadAllBytesAsync(_root.Combine("archive", Category, Chunk(0))));
+
+        var other = WriteSource(Content(50_000, seed: 23));
+        await Assert.ThrowsAsync<ArchiveIntegrityException>(() =>
+            Archive.UploadAsync(Category, Chunk(1), other, content.Length, ChunkHash.Compute(content), CancellationToken.None));
+        Assert.False(await Archive.ExistsAsync(Category, Chunk(1), CancellationToken.None));
+        Assert.True(File.Exists(other)); // the caller's file is untouched
+    }
 }
