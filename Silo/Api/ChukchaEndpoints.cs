@@ -21,14 +21,7 @@ public static partial class ChukchaEndpoints
         var category = query["category"].ToString();
         if (!CategoryName.IsValid(category))
             return BusErrors.InvalidCategoryName(category);
-        var replicasText = query["min_sync_replicas"].ToString();
-        if (replicasText.Length > 0)
-        {
-            if (!long.TryParse(replicasText, NumberStyles.None, CultureInfo.InvariantCulture, out var replicas))
-                return BusErrors.InvalidArgument("min_sync_replicas", replicasText, "a non-negative integer");
-            if (replicas > 0)
-                return BusErrors.NotEnoughReplicas(replicas);
-        }
+        // ProduceEndpoint validates the rest exactly as v1 does, min_sync_replicas included (same query name as chukcha's).
         var result = await ProduceEndpoint.HandleAsync(http, category, store, options);
         if (result is not IValueHttpResult<ProduceResult> { Value: { } produced })
             return result; // a refusal: nothing was written
@@ -100,18 +93,8 @@ public static partial class ChukchaEndpoints
         if (max < 1)
             return BusErrors.InvalidArgument("max_size", "0", $"an integer from 1 to {limits.MaxReadBytes}");
         maxBytes = (int)max;
-        var log = store.Find(category);
-        if (log is null)
-            return BusErrors.CategoryNotFound(category); // chukcha's answer too: its client reads 404 as "not here (yet)"
-        chunk = log.FindChunk(chunkName);
-        if (chunk is null)
-            return BusErrors.ChunkNotFound(category, chunkName);
-        if (chunk.State == ChunkStates.Corrupt)
-            return BusErrors.ChunkCorrupt(chunkName, chunk.CorruptReason);
-        var size = chunk.Size;
-        if (offset > size)
-            return BusErrors.OffsetOutOfRange(offset, size);
-        return null;
+        // 404 for a missing category or chunk is chukcha's answer too: its client reads it as "not here (yet)".
+        return ChunkResponse.Locate(store, category, chunkName, offset, out chunk);
     }
 
     /// <summary>The required <c>chunk</c> parameter: present (chukcha's rule) and shaped like a chunk name (ours).</summary>

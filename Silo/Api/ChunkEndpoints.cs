@@ -54,17 +54,6 @@ public static class ChunkEndpoints
         var maxText = query["max_bytes"].ToString();
         if (maxText.Length > 0 && (!int.TryParse(maxText, NumberStyles.None, CultureInfo.InvariantCulture, out maxBytes) || maxBytes < 1 || maxBytes > limits.MaxReadBytes))
             return BusErrors.InvalidArgument("max_bytes", maxText, $"an integer from 1 to {limits.MaxReadBytes}");
-        var log = store.Find(category);
-        if (log is null)
-            return BusErrors.CategoryNotFound(category);
-        chunk = log.FindChunk(chunkName);
-        if (chunk is null)
-            return BusErrors.ChunkNotFound(category, chunkName);
-        if (chunk.State == ChunkStates.Corrupt)
-            return BusErrors.ChunkCorrupt(chunkName, chunk.CorruptReason);
-        var size = chunk.Size;
-        if (offset > size)
-            return BusErrors.OffsetOutOfRange(offset, size);
-        return null;
+        return ChunkResponse.Locate(store, category, chunkName, offset, out chunk);
     }
 }

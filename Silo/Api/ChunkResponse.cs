@@ -12,6 +12,21 @@ namespace OrleansBus.Silo.Api;
 /// </summary>
 internal static class ChunkResponse
 {
+    /// <summary>Finds the chunk a read names; the refusal when the category or chunk is unknown, quarantined, or shorter than the offset.</summary>
+    public static IResult? Locate(LogStore store, string category, string chunkName, long offset, out Chunk? chunk)
+    {
+        var log = store.Find(category);
+        chunk = log?.FindChunk(chunkName);
+        if (log is null)
+            return BusErrors.CategoryNotFound(category);
+        if (chunk is null)
+            return BusErrors.ChunkNotFound(category, chunkName);
+        if (chunk.State == Metadata.ChunkStates.Corrupt)
+            return BusErrors.ChunkCorrupt(chunkName, chunk.CorruptReason);
+        var size = chunk.Size;
+        return offset > size ? BusErrors.OffsetOutOfRange(offset, size) : null;
+    }
+
     public static async Task WriteAsync(HttpContext http, Chunk chunk, long offset, int maxBytes)
     {
         try
