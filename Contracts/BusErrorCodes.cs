@@ -37,6 +37,8 @@ public static class BusErrorCodes
     public const string ChunkLeased = "chunk_leased";
     /// <summary>503: the produce asks for more replicas (min_sync_replicas) than can hold the batch; nothing was written.</summary>
     public const string NotEnoughReplicas = "not_enough_replicas";
+    /// <summary>504: the batch was written but fewer replicas than min_sync_replicas held it in time; value = replicas that did.</summary>
+    public const string ReplicationTimeout = "replication_timeout";
     /// <summary>503: the chunk is archived, its local copy was dropped and the archive cannot be reached; retry later.</summary>
     public const string ArchiveUnavailable = "archive_unavailable";
     /// <summary>503: a partial ack of a chunk held by another silo; send it to the silo that served the poll.</summary>
@@ -47,6 +49,10 @@ public static class BusErrorCodes
     public const string NotReady = "not_ready";
     /// <summary>507: the disk is full; nothing of the request was kept.</summary>
     public const string DiskFull = "disk_full";
+    /// <summary>503 (gateway): no silo is live, so nothing could be forwarded; retry later.</summary>
+    public const string NoLiveSilo = "no_live_silo";
+    /// <summary>502 (gateway): no live silo could be reached (connection refused, timed out or broken); the detail names the silos tried.</summary>
+    public const string SiloUnreachable = "silo_unreachable";
     /// <summary>500: an unexpected server error.</summary>
     public const string Internal = "internal_error";
 }

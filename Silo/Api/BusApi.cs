@@ -15,7 +15,7 @@ public static class BusApi
         v1.MapGet("/{category}", CategoryEndpoints.Get);
         v1.MapPut("/{category}", CategoryEndpoints.PutAsync);
         v1.MapPost("/{category}/messages", ProduceEndpoint.HandleAsync);
-        v1.MapGet("/{category}/chunks", ChunkEndpoints.List);
+        v1.MapGet("/{category}/chunks", ChunkEndpoints.ListAsync);
         v1.MapGet("/{category}/chunks/{chunk}", ChunkEndpoints.ReadAsync);
         v1.MapPost("/{category}/groups/{group}/poll", GroupEndpoints.PollAsync);
         v1.MapPost("/{category}/groups/{group}/ack", GroupEndpoints.AckAsync);
@@ -23,5 +23,6 @@ public static class BusApi
         v1.MapGet("/{category}/groups/{group}", GroupEndpoints.StatusAsync);
         v1.MapPost("/{category}/groups/{group}/seek", GroupEndpoints.SeekAsync);
         app.MapChukchaApi();
+        Cluster.ClusterEndpoints.MapClusterApi(app);
     }
 }

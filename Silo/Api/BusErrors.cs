@@ -55,9 +55,15 @@ public static class BusErrors
     public static IResult DiskFull(string detail) =>
         Problem(507, BusErrorCodes.DiskFull, "Insufficient storage", detail + " Nothing of the request was kept.");
 
-    public static IResult NotEnoughReplicas(long requested) =>
+    public static IResult NotEnoughReplicas(long requested, long available) =>
         Problem(503, BusErrorCodes.NotEnoughReplicas, "Not enough replicas",
-            $"min_sync_replicas={requested} cannot be met: this silo replicates to no peer yet. Nothing was written.", requested, 0L);
+            $"min_sync_replicas={requested} cannot be met: {available} replicas are available now (ReplicationFactor - 1, capped by the live peers). Nothing was written.",
+            requested, available);
+
+    public static IResult ReplicationTimeout(string category, string chunk, long offset, int held, int requested, TimeSpan timeout) =>
+        Problem(504, BusErrorCodes.ReplicationTimeout, "Replication timed out",
+            $"The batch was written to {category}/{chunk} at offset {offset}, but only {held} of {requested} replicas held it within {timeout.TotalMilliseconds:0} ms. " +
+            "It may still be replicated; a retry may duplicate it (delivery is at-least-once).", held, requested);
 
     public static IResult ArchiveUnavailable(string category, string chunk) =>
         Problem(503, BusErrorCodes.ArchiveUnavailable, "Archive unavailable",

@@ -15,14 +15,14 @@ namespace OrleansBus.Silo.Api;
 /// </summary>
 public static partial class ChukchaEndpoints
 {
-    public static async Task<IResult> WriteAsync(HttpContext http, LogStore store, IOptions<BusOptions> options)
+    public static async Task<IResult> WriteAsync(HttpContext http, LogStore store, Replication.Replicator replicator, IOptions<BusOptions> options)
     {
         var query = http.Request.Query;
         var category = query["category"].ToString();
         if (!CategoryName.IsValid(category))
             return BusErrors.InvalidCategoryName(category);
         // ProduceEndpoint validates the rest exactly as v1 does, min_sync_replicas included (same query name as chukcha's).
-        var result = await ProduceEndpoint.HandleAsync(http, category, store, options);
+        var result = await ProduceEndpoint.HandleAsync(http, category, store, replicator, options);
         if (result is not IValueHttpResult<ProduceResult> { Value: { } produced })
             return result; // a refusal: nothing was written
         // chukcha's client wants 200 and ignores the body, which chukcha leaves empty; the headers say where it landed.
@@ -31,9 +31,12 @@ public static partial class ChukchaEndpoints
         return Results.Ok();
     }
 
-    public static async Task ReadAsync(HttpContext http, LogStore store, IOptions<BusOptions> options)
+    public static async Task ReadAsync(HttpContext http, LogStore store, Cluster.ClusterReads reads, IOptions<BusOptions> options)
     {
-        var error = ValidateRead(http.Request.Query, store, options.Value, out var chunk, out var offset, out var maxBytes);
+        var error = ValidateRead(http.Request.Query, options.Value, out var category, out var chunkName, out var offset, out var maxBytes);
+        Chunk? chunk = null;
+        if (error is null)
+            (error, chunk) = await ChunkResponse.LocateAsync(store, reads, category, chunkName, offset, http.RequestAborted);
         if (error is not null)
         {
             await error.ExecuteAsync(http);
@@ -74,15 +77,15 @@ public static partial class ChukchaEndpoints
         return Results.Json(names, ChukchaJsonContext.Default.StringArray);
     }
 
-    private static IResult? ValidateRead(IQueryCollection query, LogStore store, BusOptions limits, out Chunk? chunk, out long offset, out int maxBytes)
+    private static IResult? ValidateRead(IQueryCollection query, BusOptions limits, out string category, out string chunkName, out long offset, out int maxBytes)
     {
-        chunk = null;
+        chunkName = "";
         offset = 0;
         maxBytes = 0;
-        var category = query["category"].ToString();
+        category = query["category"].ToString();
         if (!CategoryName.IsValid(category))
             return BusErrors.InvalidCategoryName(category);
-        if (ChunkParameter(query, out var chunkName) is { } chunkError)
+        if (ChunkParameter(query, out chunkName) is { } chunkError)
             return chunkError;
         if (RequiredNumber(query, "off", alias: null, max: long.MaxValue, out offset) is { } offsetError)
             return offsetError;
@@ -93,8 +96,8 @@ public static partial class ChukchaEndpoints
         if (max < 1)
             return BusErrors.InvalidArgument("max_size", "0", $"an integer from 1 to {limits.MaxReadBytes}");
         maxBytes = (int)max;
-        // 404 for a missing category or chunk is chukcha's answer too: its client reads it as "not here (yet)".
-        return ChunkResponse.Locate(store, category, chunkName, offset, out chunk);
+        // 404 for a missing category or chunk (LocateAsync) is chukcha's answer too: its client reads it as "not here (yet)".
+        return null;
     }
 
     /// <summary>The required <c>chunk</c> parameter: present (chukcha's rule) and shaped like a chunk name (ours).</summary>

@@ -9,16 +9,20 @@ namespace OrleansBus.Silo.Api;
 /// <summary><c>GET /v1/categories/{c}/chunks</c> and the raw read <c>GET /v1/categories/{c}/chunks/{chunk}</c>.</summary>
 public static class ChunkEndpoints
 {
-    public static IResult List(string category, LogStore store)
+    public static async Task<IResult> ListAsync(string category, LogStore store, Cluster.ClusterReads reads, CancellationToken cancellationToken)
     {
         if (!CategoryName.IsValid(category))
             return BusErrors.InvalidCategoryName(category);
-        var log = store.Find(category);
+        var log = await store.FindOrOpenAsync(category, cancellationToken);
         if (log is null)
             return BusErrors.CategoryNotFound(category);
-        var chunks = log.Chunks;
-        var infos = new ChunkInfo[chunks.Count];
-        for (var i = 0; i < chunks.Count; i++)
+        // Every silo's chunks, with sizes as their owners (or replicas) hold them now.
+        await reads.RefreshAsync(log, TimeSpan.FromMilliseconds(250), cancellationToken);
+        await reads.CatchUpAllAsync(log, log.Chunks, cancellationToken);
+        var chunks = log.Chunks.ToArray();
+        Array.Sort(chunks, static (a, b) => a.CreatedAt != b.CreatedAt ? a.CreatedAt.CompareTo(b.CreatedAt) : string.CompareOrdinal(a.Name, b.Name));
+        var infos = new ChunkInfo[chunks.Length];
+        for (var i = 0; i < chunks.Length; i++)
         {
             var c = chunks[i];
             infos[i] = new ChunkInfo(c.Name, c.Owner, c.State, c.Size, c.Messages);
@@ -26,9 +30,12 @@ public static class ChunkEndpoints
         return Results.Json(infos, BusJsonContext.Default.ChunkInfoArray);
     }
 
-    public static async Task ReadAsync(HttpContext http, string category, string chunk, LogStore store, Microsoft.Extensions.Options.IOptions<BusOptions> options)
+    public static async Task ReadAsync(HttpContext http, string category, string chunk, LogStore store, Cluster.ClusterReads reads, Microsoft.Extensions.Options.IOptions<BusOptions> options)
     {
-        var error = Validate(http, category, chunk, store, options.Value, out var target, out var offset, out var maxBytes);
+        var error = Validate(http, category, chunk, options.Value, out var offset, out var maxBytes);
+        Chunk? target = null;
+        if (error is null)
+            (error, target) = await ChunkResponse.LocateAsync(store, reads, category, chunk, offset, http.RequestAborted);
         if (error is not null)
         {
             await error.ExecuteAsync(http);
@@ -37,10 +44,8 @@ public static class ChunkEndpoints
         await ChunkResponse.WriteAsync(http, target!, offset, maxBytes);
     }
 
-    private static IResult? Validate(HttpContext http, string category, string chunkName, LogStore store, BusOptions limits,
-        out Chunk? chunk, out long offset, out int maxBytes)
+    private static IResult? Validate(HttpContext http, string category, string chunkName, BusOptions limits, out long offset, out int maxBytes)
     {
-        chunk = null;
         offset = 0;
         maxBytes = 1024 * 1024;
         if (!CategoryName.IsValid(category))
@@ -54,6 +59,6 @@ public static class ChunkEndpoints
         var maxText = query["max_bytes"].ToString();
         if (maxText.Length > 0 && (!int.TryParse(maxText, NumberStyles.None, CultureInfo.InvariantCulture, out maxBytes) || maxBytes < 1 || maxBytes > limits.MaxReadBytes))
             return BusErrors.InvalidArgument("max_bytes", maxText, $"an integer from 1 to {limits.MaxReadBytes}");
-        return ChunkResponse.Locate(store, category, chunkName, offset, out chunk);
+        return null;
     }
 }

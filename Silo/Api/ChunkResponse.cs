@@ -12,19 +12,30 @@ namespace OrleansBus.Silo.Api;
 /// </summary>
 internal static class ChunkResponse
 {
-    /// <summary>Finds the chunk a read names; the refusal when the category or chunk is unknown, quarantined, or shorter than the offset.</summary>
-    public static IResult? Locate(LogStore store, string category, string chunkName, long offset, out Chunk? chunk)
+    /// <summary>
+    /// Finds the chunk a read names — also one another silo wrote (the catalog is read again when the name is new here,
+    /// and a foreign chunk's missing batches are pulled first); the refusal when the category or chunk is unknown,
+    /// quarantined, or shorter than the offset.
+    /// </summary>
+    public static async Task<(IResult? Error, Chunk? Chunk)> LocateAsync(LogStore store, Cluster.ClusterReads reads, string category, string chunkName, long offset, CancellationToken cancellationToken)
     {
-        var log = store.Find(category);
-        chunk = log?.FindChunk(chunkName);
+        var log = await store.FindOrOpenAsync(category, cancellationToken);
         if (log is null)
-            return BusErrors.CategoryNotFound(category);
+            return (BusErrors.CategoryNotFound(category), null);
+        var chunk = log.FindChunk(chunkName);
         if (chunk is null)
-            return BusErrors.ChunkNotFound(category, chunkName);
+        {
+            await reads.RefreshAsync(log, TimeSpan.Zero, cancellationToken);
+            chunk = log.FindChunk(chunkName);
+        }
+        if (chunk is null)
+            return (BusErrors.ChunkNotFound(category, chunkName), null);
+        if (chunk.IsForeign && offset >= chunk.Size)
+            await reads.CatchUpAsync(chunk, log, cancellationToken);
         if (chunk.State == Metadata.ChunkStates.Corrupt)
-            return BusErrors.ChunkCorrupt(chunkName, chunk.CorruptReason);
+            return (BusErrors.ChunkCorrupt(chunkName, chunk.CorruptReason), null);
         var size = chunk.Size;
-        return offset > size ? BusErrors.OffsetOutOfRange(offset, size) : null;
+        return offset > size ? (BusErrors.OffsetOutOfRange(offset, size), null) : (null, chunk);
     }
 
     public static async Task WriteAsync(HttpContext http, Chunk chunk, long offset, int maxBytes)

@@ -11,7 +11,7 @@ namespace OrleansBus.Silo.Api;
 /// </summary>
 public static class ProduceEndpoint
 {
-    public static async Task<IResult> HandleAsync(HttpContext http, string category, LogStore store, Microsoft.Extensions.Options.IOptions<BusOptions> options)
+    public static async Task<IResult> HandleAsync(HttpContext http, string category, LogStore store, Replication.Replicator replicator, Microsoft.Extensions.Options.IOptions<BusOptions> options)
     {
         if (!CategoryName.IsValid(category))
             return BusErrors.InvalidCategoryName(category);
@@ -24,12 +24,15 @@ public static class ProduceEndpoint
             requested = parsed;
         }
         var replicasText = http.Request.Query["min_sync_replicas"].ToString();
+        var replicas = 0;
         if (replicasText.Length > 0)
         {
-            if (!int.TryParse(replicasText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var replicas))
+            if (!int.TryParse(replicasText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out replicas))
                 return BusErrors.InvalidArgument("min_sync_replicas", replicasText, "a non-negative integer");
-            if (replicas > 0)
-                return BusErrors.NotEnoughReplicas(replicas); // no replication yet: refuse rather than pretend
+            // Refused before anything is written: fewer peers are live (or configured) than the batch must reach.
+            var available = replicator.AvailableReplicas;
+            if (replicas > available)
+                return BusErrors.NotEnoughReplicas(replicas, available);
         }
         if (!store.IsReady)
             return BusErrors.NotReady();
@@ -59,8 +62,17 @@ public static class ProduceEndpoint
             log = await store.GetOrCreateAsync(category, http.RequestAborted);
             var durability = requested ?? (log.Settings.DefaultDurability == DurabilityNames.Fsync ? Durability.Fsync : Durability.PageCache);
             var result = await log.Writer.AppendAsync(new AppendRequest(batch.Body, batch.Messages, batch.Crc, durability == Durability.Fsync));
+            var met = result.Synced ? DurabilityNames.Fsync : DurabilityNames.PageCache;
+            if (replicas > 0)
+            {
+                var chunk = log.FindChunk(result.Chunk);
+                var held = chunk is null ? 0 : await replicator.WaitAsync(chunk, result.Offset + result.Length, replicas, limits.ReplicationTimeout, http.RequestAborted);
+                if (held < replicas)
+                    return BusErrors.ReplicationTimeout(category, result.Chunk, result.Offset, held, replicas, limits.ReplicationTimeout);
+                met = $"replicas:{held}";
+            }
             return Results.Json(
-                new ProduceResult(category, result.Chunk, result.Offset, result.Length, result.Messages, result.Synced ? DurabilityNames.Fsync : DurabilityNames.PageCache),
+                new ProduceResult(category, result.Chunk, result.Offset, result.Length, result.Messages, met),
                 BusJsonContext.Default.ProduceResult);
         }
         catch (Exception e) when (e is DiskFullException || (e is IOException io && NativeFile.IsDiskFull(io)))

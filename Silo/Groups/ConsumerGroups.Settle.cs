@@ -17,7 +17,9 @@ public sealed partial class ConsumerGroups
         if (row is null || row.LeaseToken != lease)
             return SettleOutcome.LeaseLost;
         var chunk = log.FindChunk(chunkName);
-        if (chunk is null)
+        if (chunk is { IsForeign: true } && offset is not null && offset > chunk.Size)
+            await reads.CatchUpAsync(chunk, log, cancellationToken); // a partial ack is checked against the bytes
+        if (chunk is null || (chunk.IsForeign && (offset ?? row.LeaseEnd) > chunk.Size))
         {
             // The chunk lives on another silo (the client failed over after its poll). A whole-delivery ack needs no
             // bytes: the lease's end is a message boundary and the lease knows its message count. A partial ack
@@ -34,8 +36,8 @@ public sealed partial class ConsumerGroups
         var messages = end == row.LeaseEnd ? row.LeaseMessages : CountMessages(chunk, row.AckedOffset, end);
         if (!await Groups.AckAsync(group, log.Name, chunkName, lease, end, messages, release: end == row.LeaseEnd, cancellationToken))
             return SettleOutcome.LeaseLost;
-        if (ChunkStates.IsFinal(chunk.State) && end >= chunk.Size)
-            await Groups.MarkDoneAsync(group, log.Name, chunkName, chunk.Size, cancellationToken);
+        if (ChunkStates.IsFinal(chunk.State) && end >= chunk.FinalSize)
+            await Groups.MarkDoneAsync(group, log.Name, chunkName, chunk.FinalSize, cancellationToken);
         return SettleOutcome.Done;
     }
 

@@ -13,8 +13,17 @@ namespace OrleansBus.Silo.Groups;
 /// after MaxDeliveries the range's first message goes to "&lt;c&gt;.dead-letter" and the group moves past it.
 /// All state is in the metadata store, so any silo can serve any group. Thread safe.
 /// </summary>
-public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metadata, IOptions<BusOptions> options, TimeProvider time, ILogger<ConsumerGroups> logger)
+public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metadata, Cluster.ClusterReads reads, IOptions<BusOptions> options, TimeProvider time, ILogger<ConsumerGroups> logger)
 {
+    /// <summary>
+    /// A long poll re-checks other silos' chunks this often: their new batches do not wake it (only local writes and
+    /// replica pushes signal <see cref="CategoryLog.DataArrived"/>).
+    /// </summary>
+    private static readonly TimeSpan ForeignRecheck = TimeSpan.FromMilliseconds(200);
+
+    // How many entries of each category's (append-only) chunk list this process has given rows to, per group.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Group, string Category), int> _materialized = new();
+
     private IGroupStore Groups => metadata.Groups;
 
     private long NowMs => time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -26,6 +35,7 @@ public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metada
         while (true)
         {
             var dataArrived = log.DataArrived; // taken before looking, so a publish in between still wakes us
+            await reads.RefreshAsync(log, ForeignRecheck, cancellationToken); // chunks other silos opened since
             await PrepareAsync(request.Group, log, request.StartLatest ? SeekKinds.Latest : SeekKinds.Earliest, cancellationToken);
             var (delivery, wakeAtMs) = await TryLeaseNextAsync(request, log, cancellationToken);
             if (delivery is not null)
@@ -33,32 +43,60 @@ public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metada
             var now = NowMs;
             if (now >= deadline)
                 return null;
+            if (HasForeignOpenChunks(log))
+                wakeAtMs = Math.Min(wakeAtMs, now + (long)ForeignRecheck.TotalMilliseconds);
             var sleepMs = Math.Min(deadline, wakeAtMs) - now;
             await Task.WhenAny(dataArrived, Task.Delay(TimeSpan.FromMilliseconds(Math.Max(1, sleepMs)), time, cancellationToken));
             cancellationToken.ThrowIfCancellationRequested();
         }
     }
 
+    private static bool HasForeignOpenChunks(CategoryLog log)
+    {
+        foreach (var chunk in log.Chunks)
+        {
+            if (chunk.IsForeign && !chunk.IsComplete)
+                return true;
+        }
+        return false;
+    }
+
     /// <summary>
-    /// Brings the group's rows for this silo's chunks up to date: applies a seek (or the group's start) that this
-    /// silo has not applied yet, else adds rows for chunks created since it last looked. Only new chunks are touched.
+    /// Brings the group's rows up to date with every chunk this silo knows (its own and other silos'): applies a seek
+    /// (or the group's start) that this silo has not applied yet, else adds rows for chunks it learned of since it last
+    /// looked. After a start it first asks which rows exist, so only missing ones are written; rows are never reset twice
+    /// for one seek (each row remembers the generation it was reset to).
     /// </summary>
     private async Task<GroupState> PrepareAsync(string group, CategoryLog log, string startKind, CancellationToken cancellationToken)
     {
         var state = await Groups.EnsureGroupAsync(group, log.Name, store.SiloId, startKind, NowMs, cancellationToken);
         var chunks = log.Chunks;
+        var key = (group, log.Name);
         if (state.AppliedSeek < state.SeekGeneration)
         {
             // The silo that creates the group at "latest" knows the exact current sizes; others go by time.
             await ApplySeekAsync(group, log, state.SeekGeneration, state.SeekKind, state.SeekTimeMs, exactLatest: state.Created, cancellationToken);
+            _materialized[key] = chunks.Count;
             return state with { Materialized = chunks.Count, AppliedSeek = state.SeekGeneration };
         }
-        if (chunks.Count <= state.Materialized)
+        var done = _materialized.GetValueOrDefault(key, -1);
+        if (chunks.Count <= done)
             return state;
-        var rows = new List<GroupPosition>(chunks.Count - state.Materialized);
-        for (var i = state.Materialized; i < chunks.Count; i++)
-            rows.Add(SeekPosition(chunks[i], state.SeekKind, state.SeekTimeMs, exactLatest: false));
-        await Groups.MaterializeAsync(group, log.Name, store.SiloId, rows, chunks.Count, cancellationToken);
+        HashSet<string>? existing = null;
+        if (done < 0)
+        {
+            existing = new HashSet<string>(await Groups.ListChunkNamesAsync(group, log.Name, cancellationToken), StringComparer.Ordinal);
+            done = 0;
+        }
+        var rows = new List<GroupPosition>(chunks.Count - done);
+        for (var i = done; i < chunks.Count; i++)
+        {
+            if (existing is null || !existing.Contains(chunks[i].Name))
+                rows.Add(SeekPosition(chunks[i], state.SeekKind, state.SeekTimeMs, exactLatest: false) with { AppliedSeek = state.SeekGeneration });
+        }
+        if (rows.Count > 0)
+            await Groups.MaterializeAsync(group, log.Name, store.SiloId, rows, chunks.Count, cancellationToken);
+        _materialized.AddOrUpdate(key, chunks.Count, (_, old) => Math.Max(old, chunks.Count));
         return state with { Materialized = chunks.Count };
     }
 
@@ -77,15 +115,18 @@ public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metada
     /// </summary>
     private static GroupPosition SeekPosition(Chunk chunk, string kind, long timeMs, bool exactLatest)
     {
+        var sealedBefore = chunk.IsForeign && ChunkStates.IsFinal(chunk.State) && chunk.SealedAt?.ToUnixTimeMilliseconds() <= timeMs;
         var (offset, messages) = kind switch
         {
             SeekKinds.Earliest => (0L, 0L),
+            // Another silo's chunk sealed before the seek time ends before it: no need for its index here.
+            _ when sealedBefore => (chunk.FinalSize, chunk.FinalMessages),
             SeekKinds.Latest when exactLatest => (chunk.Size, chunk.Messages),
             _ when chunk.CreatedAt.ToUnixTimeMilliseconds() > timeMs => (0L, 0L),
             SeekKinds.Latest => ChunkIndexReader.FirstAtOrAfter(chunk, timeMs + 1),
             _ => ChunkIndexReader.FirstAtOrAfter(chunk, timeMs),
         };
-        return new GroupPosition(chunk.Name, Order(chunk), offset, messages, ChunkStates.IsFinal(chunk.State) && offset >= chunk.Size);
+        return new GroupPosition(chunk.Name, Order(chunk), offset, messages, ChunkStates.IsFinal(chunk.State) && offset >= chunk.FinalSize);
     }
 
     /// <summary>One pass over the group's open chunks; returns a delivery, or the time something next frees up.</summary>
@@ -93,6 +134,7 @@ public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metada
     {
         var wakeAt = long.MaxValue;
         var rows = await Groups.ListOpenAsync(request.Group, log.Name, cancellationToken);
+        await CatchUpForeignAsync(log, rows, cancellationToken);
         foreach (var row in rows)
         {
             var chunk = log.FindChunk(row.Chunk);
@@ -101,8 +143,8 @@ public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metada
             var now = NowMs;
             if (row.AckedOffset >= chunk.Size)
             {
-                if (ChunkStates.IsFinal(chunk.State))
-                    await Groups.MarkDoneAsync(request.Group, log.Name, row.Chunk, chunk.Size, cancellationToken);
+                if (ChunkStates.IsFinal(chunk.State) && row.AckedOffset >= chunk.FinalSize)
+                    await Groups.MarkDoneAsync(request.Group, log.Name, row.Chunk, chunk.FinalSize, cancellationToken);
                 continue;
             }
             if (row.LeaseToken is not null && row.LeaseExpiresAtMs > now)
@@ -130,6 +172,18 @@ public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metada
                 return (delivery, wakeAt);
         }
         return (null, wakeAt);
+    }
+
+    /// <summary>Pulls what the open rows' foreign chunks lack here (their owners' new batches), all at once.</summary>
+    private Task CatchUpForeignAsync(CategoryLog log, IReadOnlyList<GroupChunkRow> rows, CancellationToken cancellationToken)
+    {
+        List<Chunk>? foreign = null;
+        foreach (var row in rows)
+        {
+            if (log.FindChunk(row.Chunk) is { IsForeign: true, IsComplete: false } chunk)
+                (foreign ??= []).Add(chunk);
+        }
+        return foreign is null ? Task.CompletedTask : reads.CatchUpAllAsync(log, foreign, cancellationToken);
     }
 
     private async Task<Delivery?> TryLeaseAsync(PollRequest request, CategoryLog log, Chunk chunk, GroupChunkRow row, CancellationToken cancellationToken)

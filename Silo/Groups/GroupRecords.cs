@@ -29,7 +29,7 @@ public sealed record GroupState(int Materialized, int AppliedSeek, bool Created,
 /// A chunk position to write for a group (materialising new chunks, or a seek). <see cref="Position"/> orders a
 /// group's chunks the same way on every silo: the chunk's creation time in Unix milliseconds (ties by name).
 /// </summary>
-public readonly record struct GroupPosition(string Chunk, long Position, long AckedOffset, long AckedMessages, bool Done);
+public readonly record struct GroupPosition(string Chunk, long Position, long AckedOffset, long AckedMessages, bool Done, int AppliedSeek = -1);
 
 /// <summary>
 /// Consumer-group state in the metadata store. Every state change is one conditional statement, so
@@ -52,6 +52,9 @@ public interface IGroupStore
     Task<int> SeekAsync(string group, string category, string kind, long timeMs, CancellationToken cancellationToken);
 
     /// <summary>Adds rows for chunks the group has not seen (existing rows are kept) and moves the silo's watermark.</summary>
+    /// <summary>Names of every chunk the group has a row for (done or not): what a silo need not materialise again.</summary>
+    Task<IReadOnlyList<string>> ListChunkNamesAsync(string group, string category, CancellationToken cancellationToken);
+
     Task MaterializeAsync(string group, string category, string silo, IReadOnlyList<GroupPosition> rows, int materialized, CancellationToken cancellationToken);
 
     /// <summary>Rows not yet done, in chunk order. Done chunks are never read again, so a long acknowledged history costs nothing.</summary>

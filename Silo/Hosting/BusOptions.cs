@@ -70,4 +70,29 @@ public sealed class BusOptions
     /// <summary>Batches a writer accepts ahead of the disk before producers wait (back-pressure).</summary>
     [Range(1, 65536)]
     public int WriterQueueLength { get; set; } = 1024;
+
+    /// <summary>
+    /// The base URL peers and the gateway use to reach this silo (written to the membership table). Empty: the first
+    /// <c>--urls</c> address, with a wildcard host read as 127.0.0.1. Set it in containers (the app's own host name).
+    /// </summary>
+    public string? AdvertiseUrl { get; set; }
+
+    /// <summary>How often a silo writes its heartbeat and re-reads the membership table.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>A silo without a heartbeat for this long is dead: not routed to, not chosen as a replica.</summary>
+    public TimeSpan DeadAfter { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>After its owner has been dead this long, a replica seals the owner's active chunk at its replicated size.</summary>
+    public TimeSpan OwnerDeadAfter { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Copies of each active chunk, the owner's included: the owner streams to ReplicationFactor - 1 live peers.</summary>
+    [Range(1, 16)]
+    public int ReplicationFactor { get; set; } = 2;
+
+    /// <summary>How long a produce with min_sync_replicas waits for its replicas before answering 504.</summary>
+    public TimeSpan ReplicationTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often a silo reads the shared chunk catalog for chunks other silos created or sealed.</summary>
+    public TimeSpan CatalogSyncInterval { get; set; } = TimeSpan.FromSeconds(1);
 }

@@ -35,6 +35,13 @@ public static class SiloSetup
             .Validate(o => o.MaxMessageBytes <= o.MaxRequestBytes, "Bus:MaxMessageBytes must not exceed Bus:MaxRequestBytes.")
             .Validate(o => o.Metadata != "postgres" || !string.IsNullOrWhiteSpace(o.PostgresConnectionString),
                 "Bus:PostgresConnectionString is required when Bus:Metadata is postgres.")
+            .Validate(o => o.HeartbeatInterval > TimeSpan.Zero, "Bus:HeartbeatInterval must be positive.")
+            .Validate(o => o.DeadAfter > o.HeartbeatInterval, "Bus:DeadAfter must be longer than Bus:HeartbeatInterval.")
+            .Validate(o => o.OwnerDeadAfter >= o.DeadAfter, "Bus:OwnerDeadAfter must not be shorter than Bus:DeadAfter.")
+            .Validate(o => o.ReplicationTimeout > TimeSpan.Zero, "Bus:ReplicationTimeout must be positive.")
+            .Validate(o => o.CatalogSyncInterval > TimeSpan.Zero, "Bus:CatalogSyncInterval must be positive.")
+            .Validate(o => o.AdvertiseUrl is null || Uri.TryCreate(o.AdvertiseUrl, UriKind.Absolute, out var u) && u.Scheme is "http" or "https",
+                "Bus:AdvertiseUrl must be an absolute http(s) URL.")
             .ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<IMetadataStore>(sp =>
@@ -59,9 +66,18 @@ public static class SiloSetup
         builder.Services.AddSingleton<LogStore>();
         builder.Services.AddSingleton<Groups.ConsumerGroups>();
         builder.Services.AddHostedService<StorageService>();
+        builder.Services.AddSingleton<Cluster.Membership>();
+        // After StorageService (the schema is migrated), so it stops first and says "left" while the store still works.
+        builder.Services.AddHostedService<Cluster.MembershipService>();
         builder.Services.AddHostedService<AgeSealer>();
         // After StorageService: started once the store is loaded, stopped before it seals and closes.
-        builder.Services.AddHostedService<Archiver>();
+        builder.Services.AddSingleton<Archiver>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Archiver>());
+        builder.Services.AddSingleton<Cluster.PeerClient>();
+        builder.Services.AddSingleton<Replication.Replicator>();
+        builder.Services.AddSingleton<Cluster.ClusterReads>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Cluster.ClusterReads>());
+        builder.Services.AddHostedService<Cluster.OwnerFailureSealer>();
         return builder;
     }
 }

@@ -40,6 +40,9 @@ public interface IMetadataStore : IAsyncDisposable
 
     /// <summary>Consumer-group offsets and leases, in the same database.</summary>
     Groups.IGroupStore Groups { get; }
+
+    /// <summary>Membership, replica placement and sealing on behalf of a dead owner, in the same database.</summary>
+    Cluster.IClusterStore Cluster { get; }
 }
 
 /// <summary>A metadata store operation failed; the inner exception is the database's own.</summary>

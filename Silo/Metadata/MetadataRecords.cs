@@ -32,4 +32,5 @@ public sealed record ChunkRecord(
     long Size,
     long Messages,
     DateTimeOffset CreatedAt,
-    DateTimeOffset? SealedAt);
+    DateTimeOffset? SealedAt,
+    string? SealedBy = null);

@@ -128,13 +128,16 @@ internal sealed class SqlGroupStore(ISqlRunner sql) : IGroupStore
 
     private const string InsertRow = """
         INSERT INTO group_chunks (group_name, category, chunk, position, acked_offset, acked_messages, done, lease_token,
-            lease_consumer, lease_end, lease_expires_at, delivery_offset, delivery_count, available_at, last_reason, lease_messages)
-        VALUES (@g, @c, @chunk, @position, @acked, @messages, @done, NULL, NULL, @acked, 0, @acked, 0, 0, NULL, 0)
+            lease_consumer, lease_end, lease_expires_at, delivery_offset, delivery_count, available_at, last_reason, lease_messages, applied_seek)
+        VALUES (@g, @c, @chunk, @position, @acked, @messages, @done, NULL, NULL, @acked, 0, @acked, 0, 0, NULL, 0, @seek)
         """;
 
     private static SqlArgs RowArgs(string group, string category, GroupPosition row) =>
         Args(group, category, row.Chunk).Add("@position", row.Position).Add("@acked", row.AckedOffset)
-            .Add("@messages", row.AckedMessages).Add("@done", row.Done ? 1 : 0);
+            .Add("@messages", row.AckedMessages).Add("@done", row.Done ? 1 : 0).Add("@seek", row.AppliedSeek);
+
+    public Task<IReadOnlyList<string>> ListChunkNamesAsync(string group, string category, CancellationToken cancellationToken) =>
+        sql.QueryAsync("SELECT chunk FROM group_chunks WHERE group_name = @g AND category = @c", Args(group, category), static r => r.GetString(0), cancellationToken);
 
     public Task<IReadOnlyList<GroupChunkRow>> ListOpenAsync(string group, string category, CancellationToken cancellationToken) =>
         sql.QueryAsync($"SELECT {Columns} FROM group_chunks WHERE group_name = @g AND category = @c AND done = 0 ORDER BY position, chunk",
@@ -212,7 +215,9 @@ internal sealed class SqlGroupStore(ISqlRunner sql) : IGroupStore
         var statements = new List<(string, SqlArgs)>(rows.Count + 1)
         {
             // The guard: only the first to apply this seek generation for this silo rewrites the rows, so a
-            // concurrent poll cannot wipe a lease granted right after the first application.
+            // concurrent poll cannot wipe a lease granted right after the first application. Each row is guarded
+            // too (applied_seek): every silo knows every silo's chunks, and the second silo to apply a seek must
+            // not reset a row the first one already reset and a consumer has leased since.
             ("""
             INSERT INTO group_watermarks (group_name, category, silo, materialized, applied_seek) VALUES (@g, @c, @silo, @m, @applied)
             ON CONFLICT (group_name, category, silo) DO UPDATE SET materialized = excluded.materialized, applied_seek = excluded.applied_seek
@@ -226,8 +231,10 @@ internal sealed class SqlGroupStore(ISqlRunner sql) : IGroupStore
                 {InsertRow} ON CONFLICT (group_name, category, chunk) DO UPDATE SET position = excluded.position,
                     acked_offset = excluded.acked_offset, acked_messages = excluded.acked_messages, done = excluded.done,
                     lease_token = NULL, lease_consumer = NULL, lease_end = excluded.lease_end, lease_expires_at = 0,
-                    delivery_offset = excluded.delivery_offset, delivery_count = 0, available_at = 0, last_reason = NULL, lease_messages = 0
-                """, RowArgs(group, category, row)));
+                    delivery_offset = excluded.delivery_offset, delivery_count = 0, available_at = 0, last_reason = NULL, lease_messages = 0,
+                    applied_seek = excluded.applied_seek
+                WHERE group_chunks.applied_seek < excluded.applied_seek
+                """, RowArgs(group, category, row with { AppliedSeek = appliedSeek })));
         }
         return sql.ExecuteInTransactionAsync(statements, cancellationToken, guarded: true);
     }

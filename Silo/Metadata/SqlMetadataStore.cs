@@ -12,6 +12,7 @@ namespace OrleansBus.Silo.Metadata;
 public abstract class SqlMetadataStore : IMetadataStore, ISqlRunner
 {
     private SqlGroupStore? _groups;
+    private SqlClusterStore? _cluster;
 
     /// <summary>Each entry moves the schema one version forward; never edit a shipped entry, append a new one.</summary>
     private protected static readonly string[] Migrations =
@@ -41,12 +42,15 @@ public abstract class SqlMetadataStore : IMetadataStore, ISqlRunner
             PRIMARY KEY (category, name));
         """,
         SqlGroupStore.Migration,
+        SqlClusterStore.Migration,
     ];
 
     /// <summary>Appended where text is sorted so both backends sort by bytes, whatever the database's locale.</summary>
     private protected abstract string ByteOrder { get; }
 
     public IGroupStore Groups => _groups ??= new SqlGroupStore(this);
+
+    public Cluster.IClusterStore Cluster => _cluster ??= new SqlClusterStore(this);
 
     public abstract Task MigrateAsync(CancellationToken cancellationToken);
 
@@ -113,6 +117,7 @@ public abstract class SqlMetadataStore : IMetadataStore, ISqlRunner
             ("DELETE FROM group_chunks WHERE category = @name", args),
             ("DELETE FROM group_watermarks WHERE category = @name", args),
             ("DELETE FROM consumer_groups WHERE category = @name", args),
+            ("DELETE FROM chunk_replicas WHERE category = @name", args),
             ("DELETE FROM chunks WHERE category = @name", args),
             ("DELETE FROM categories WHERE name = @name", args),
         ], guarded: false, cancellationToken);
@@ -145,7 +150,12 @@ public abstract class SqlMetadataStore : IMetadataStore, ISqlRunner
 
     public Task UpdateChunkAsync(string category, string name, string state, long size, long messages, DateTimeOffset? sealedAt, CancellationToken cancellationToken) =>
         ExecuteAsync(
-            "UPDATE chunks SET state = @state, size = @size, messages = @messages, sealed_at = @sealed WHERE category = @category AND name = @name",
+            // A row a replica sealed for a dead owner is never rewritten by that owner's late seal (its size is what the
+            // replicas hold; the owner re-publishes its tail instead); the sealing replica itself still marks it archived.
+            """
+            UPDATE chunks SET state = @state, size = @size, messages = @messages, sealed_at = @sealed
+            WHERE category = @category AND name = @name AND (sealed_by IS NULL OR sealed_by <> owner AND @state = 'archived' OR sealed_by = owner)
+            """,
             new SqlArgs().Add("@category", category).Add("@name", name).Add("@state", state).Add("@size", size)
                 .Add("@messages", messages).Add("@sealed", sealedAt?.ToUnixTimeMilliseconds()),
             durable: true, cancellationToken);
@@ -153,14 +163,15 @@ public abstract class SqlMetadataStore : IMetadataStore, ISqlRunner
     public Task<IReadOnlyList<ChunkRecord>> ListChunksAsync(string category, CancellationToken cancellationToken) =>
         QueryAsync(
             $"""
-            SELECT category, name, owner, seq, state, size, messages, created_at, sealed_at FROM chunks
+            SELECT category, name, owner, seq, state, size, messages, created_at, sealed_at, sealed_by FROM chunks
             WHERE category = @category ORDER BY created_at, owner{ByteOrder}, seq
             """,
             new SqlArgs().Add("@category", category),
             static r => new ChunkRecord(
                 r.GetString(0), r.GetString(1), r.GetString(2), Convert.ToInt64(r.GetValue(3)), r.GetString(4), Convert.ToInt64(r.GetValue(5)),
                 Convert.ToInt64(r.GetValue(6)), DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(r.GetValue(7))),
-                r.IsDBNull(8) ? null : DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(r.GetValue(8)))),
+                r.IsDBNull(8) ? null : DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(r.GetValue(8))),
+                r.IsDBNull(9) ? null : r.GetString(9)),
             durable: true, cancellationToken);
 
     private static CategoryRecord ReadCategory(DbDataReader r) => new(

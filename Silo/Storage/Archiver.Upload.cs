@@ -121,7 +121,7 @@ public sealed partial class Archiver
     }
 
     /// <summary>The cache file holding the archived chunk, downloaded when missing; its length is checked against the catalog.</summary>
-    private async Task<string> FetchAsync(Chunk chunk, CancellationToken cancellationToken)
+    internal async Task<string> FetchAsync(Chunk chunk, CancellationToken cancellationToken)
     {
         var path = Path.Combine(_store.DataDir, "cache", chunk.Category, chunk.Name);
         if (File.Exists(path) && new FileInfo(path).Length == chunk.Size)

@@ -92,13 +92,14 @@ public sealed partial class Archiver : BackgroundService
             _pending.TryRemove(chunk, out _);
     }
 
+    /// <summary>The chunks this silo archives: its own, and those it sealed for a dead owner (never the owner's then).</summary>
     private void ForEachOwnChunk(Action<Chunk> action)
     {
         foreach (var log in _store.All())
         {
             foreach (var chunk in log.Chunks)
             {
-                if (chunk.Owner == _store.SiloId)
+                if ((chunk.SealedBy ?? chunk.Owner) == _store.SiloId && (chunk.SealedBy is not null || !chunk.IsForeign))
                     action(chunk);
             }
         }

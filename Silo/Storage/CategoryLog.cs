@@ -27,6 +27,9 @@ public sealed class CategoryLog : IAsyncDisposable
 
     internal void NotifySealed(Chunk chunk) => _chunkSealed?.Invoke(chunk);
 
+    /// <summary>The store's current chunk listener (the replicator), read at each event.</summary>
+    internal Func<IChunkListener?>? Listener { get; init; }
+
     public string Name => _settings.Name;
     public string Directory { get; }
     public CategoryRecord Settings => _settings;
@@ -59,6 +62,23 @@ public sealed class CategoryLog : IAsyncDisposable
         }
     }
 
+    /// <summary>The chunk named <paramref name="name"/>, or the one <paramref name="create"/> makes, added once under the list lock.</summary>
+    internal Chunk GetOrAddChunk(string name, Func<Chunk> create)
+    {
+        lock (_chunksLock)
+        {
+            var existing = FindChunk(name);
+            if (existing is not null)
+                return existing;
+            var chunk = create();
+            var next = new Chunk[_chunks.Length + 1];
+            _chunks.CopyTo(next, 0);
+            next[^1] = chunk;
+            _chunks = next;
+            return chunk;
+        }
+    }
+
     public Chunk? FindChunk(string name)
     {
         foreach (var chunk in _chunks)
@@ -74,6 +94,9 @@ public sealed class CategoryLog : IAsyncDisposable
         if (_writer is not null)
             await _writer.DisposeAsync();
         foreach (var chunk in _chunks)
+        {
+            chunk.Mirror?.Dispose();
             chunk.Dispose();
+        }
     }
 }

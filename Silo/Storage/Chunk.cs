@@ -30,6 +30,7 @@ public sealed class Chunk : IDisposable
         _size = size;
         _messages = messages;
         CreatedAt = createdAt;
+        _finalSize = ChunkStates.IsFinal(state) ? size : -1;
     }
 
     public string Category { get; }
@@ -46,6 +47,42 @@ public sealed class Chunk : IDisposable
     /// <summary>Why the chunk is quarantined, when its state is corrupt.</summary>
     public string? CorruptReason { get; private set; }
 
+    /// <summary>
+    /// Another silo owns the chunk; this silo holds a local copy (pushed to it as a replica, or pulled on demand by a
+    /// read), possibly shorter than the owner's. <see cref="Size"/> is what is readable here.
+    /// </summary>
+    public bool IsForeign { get; init; }
+
+    /// <summary>The local copy of a foreign chunk; null for the owner's own chunks.</summary>
+    internal Replication.ChunkMirror? Mirror { get; set; }
+
+    private long _finalSize = -1;
+
+    /// <summary>The size the catalog recorded at the seal; -1 while active. A foreign copy is complete when it holds that much.</summary>
+    public long FinalSize => Volatile.Read(ref _finalSize);
+
+    /// <summary>Messages the catalog recorded at the seal (foreign chunks: the copy here may hold fewer so far).</summary>
+    public long FinalMessages { get; internal set; }
+
+    /// <summary>Who sealed it: the owner, or the replica that sealed it for a dead owner (and archives it).</summary>
+    public string? SealedBy { get; internal set; }
+
+    /// <summary>
+    /// No more bytes will ever appear here: sealed or archived, and (for a foreign chunk) every sealed byte is readable
+    /// locally or through the archive cache. Consumer groups finish a chunk only when it is complete.
+    /// </summary>
+    public bool IsComplete => ChunkStates.IsFinal(_state) && (!IsForeign || _remote || Size >= FinalSize);
+
+    /// <summary>Records what the catalog says of a foreign chunk (state, and the final size once sealed).</summary>
+    internal void ApplyCatalog(string state, long size, DateTimeOffset? sealedAt, string? sealedBy)
+    {
+        if (ChunkStates.IsFinal(state) || state == ChunkStates.Corrupt)
+            Volatile.Write(ref _finalSize, size);
+        SealedAt = sealedAt;
+        SealedBy = sealedBy;
+        _state = state;
+    }
+
     /// <summary>Makes newly written whole batches visible to readers. Called by the writer only.</summary>
     internal void Publish(long size, long messages)
     {
@@ -53,7 +90,12 @@ public sealed class Chunk : IDisposable
         Volatile.Write(ref _size, size);
     }
 
-    internal void SetState(string state) => _state = state;
+    internal void SetState(string state)
+    {
+        if (ChunkStates.IsFinal(state))
+            Volatile.Write(ref _finalSize, Size);
+        _state = state;
+    }
 
     internal void MarkCorrupt(string reason)
     {

@@ -47,6 +47,7 @@ public sealed partial class ChunkWriter
         _activeEntries += _group.Count;
         chunk.Publish(position, messages);
         _log.SignalDataArrived();
+        _log.Listener?.Invoke()?.Published(chunk);
         Log.BatchesWritten(_logger, _log.Name, chunk.Name, _group.Count, position - start);
 
         Exception? syncError = null;
@@ -136,6 +137,8 @@ public sealed partial class ChunkWriter
             _index = File.OpenHandle(path + ".idx", FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
             _activeSize = _activeMessages = _activeEntries = 0;
             var chunk = new Chunk(_log.Name, name, _owner, seq, path, ChunkStates.Active, 0, 0, createdAt);
+            if (_log.Listener?.Invoke() is { } listener)
+                await listener.OpenedAsync(chunk);
             _log.AddChunk(chunk);
             Volatile.Write(ref _active, chunk);
             Log.ChunkOpened(_logger, _log.Name, name);
@@ -160,6 +163,7 @@ public sealed partial class ChunkWriter
         var chunk = _active!;
         _sealer.Enqueue(new SealJob(chunk, _data!, _index!, _activeSize, _activeMessages));
         Volatile.Write(ref _active, null);
+        _log.Listener?.Invoke()?.RotatedOut(chunk);
         _data = _index = null;
     }
 }

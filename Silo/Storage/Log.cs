@@ -82,4 +82,7 @@ internal static partial class Log
 
     [LoggerMessage(1026, LogLevel.Error, "Archiving {Category}/{Chunk} failed unexpectedly; it stays sealed and local until restart")]
     public static partial void ArchiveCrashed(ILogger logger, Exception exception, string category, string chunk);
+
+    [LoggerMessage(1040, LogLevel.Warning, "{Category}/{Chunk} was sealed by {SealedBy} at {SealedSize} bytes while this silo was away; re-publishing the {TailBytes} bytes ({Batches} batches) written past it as new data")]
+    public static partial void TailRepublished(ILogger logger, string category, string chunk, string sealedBy, long sealedSize, long tailBytes, int batches);
 }

@@ -18,18 +18,29 @@ public sealed partial class LogStore
         await _metadata.MigrateAsync(cancellationToken);
 
         int chunks = 0, recovered = 0;
+        var tails = new List<(CategoryLog Log, List<TailBatch> Batches)>();
         foreach (var record in await _metadata.ListCategoriesAsync(cancellationToken))
         {
             var directory = Path.Combine(CategoriesDir, record.Name);
             System.IO.Directory.CreateDirectory(directory);
-            var log = new CategoryLog(record, directory, NotifySealed);
+            var log = new CategoryLog(record, directory, NotifySealed) { Listener = () => ChunkListener };
             foreach (var row in await _metadata.ListChunksAsync(record.Name, cancellationToken))
             {
-                // With a shared catalog (PostgreSQL) other silos' chunks are listed too; their owner serves them.
+                // With a shared catalog (PostgreSQL) other silos' chunks are listed too: known here, read through a local copy.
                 if (row.Owner != _options.SiloId)
+                {
+                    LoadForeign(log, row);
+                    chunks++;
                     continue;
-                var chunk = new Chunk(row.Category, row.Name, row.Owner, row.Seq, Path.Combine(directory, row.Name), row.State, row.Size, row.Messages, row.CreatedAt) { SealedAt = row.SealedAt };
-                if (row.State == ChunkStates.Active && row.Owner == _options.SiloId)
+                }
+                var chunk = new Chunk(row.Category, row.Name, row.Owner, row.Seq, Path.Combine(directory, row.Name), row.State, row.Size, row.Messages, row.CreatedAt) { SealedAt = row.SealedAt, SealedBy = row.SealedBy };
+                if (row.SealedBy is not null && row.SealedBy != _options.SiloId)
+                {
+                    var tail = CutTailPastReplicaSeal(chunk);
+                    if (tail.Count > 0)
+                        tails.Add((log, tail));
+                }
+                else if (row.State == ChunkStates.Active && row.Owner == _options.SiloId)
                 {
                     await RecoverAsync(chunk, cancellationToken);
                     recovered++;
@@ -45,6 +56,7 @@ public sealed partial class LogStore
             log.StartWriter(_metadata, _options.SiloId, _options.WriterQueueLength, _time, _logger);
             _categories[record.Name] = log;
         }
+        await RepublishAsync(tails);
         _ready = true;
         Log.StorageReady(_logger, DataDir, _categories.Count, chunks, recovered);
     }

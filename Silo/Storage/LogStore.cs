@@ -44,6 +44,12 @@ public sealed partial class LogStore : IAsyncDisposable
 
     private void NotifySealed(Chunk chunk) => ChunkSealed?.Invoke(chunk);
 
+    /// <summary>A chunk this silo sealed for a dead owner: archived by this silo, like its own.</summary>
+    internal void NotifyChunkSealed(Chunk chunk) => NotifySealed(chunk);
+
+    /// <summary>Told of every active chunk's life (the replicator); set before the first write.</summary>
+    public IChunkListener? ChunkListener { get; set; }
+
     /// <summary>The category, or null when it does not exist. The name must already be valid.</summary>
     public CategoryLog? Find(string category) => _categories.GetValueOrDefault(category);
 
@@ -149,7 +155,7 @@ public sealed partial class LogStore : IAsyncDisposable
             }
             var directory = Path.Combine(CategoriesDir, category);
             System.IO.Directory.CreateDirectory(directory);
-            var log = new CategoryLog(record, directory, NotifySealed);
+            var log = new CategoryLog(record, directory, NotifySealed) { Listener = () => ChunkListener };
             log.StartWriter(_metadata, _options.SiloId, _options.WriterQueueLength, _time, _logger);
             _categories[category] = log;
             return log;

@@ -28,6 +28,19 @@ public static class RepoPaths
         return path;
     }
 
+    /// <summary>The built gateway, <c>Gateway/bin/&lt;configuration&gt;/net10.0/OrleansBus.Gateway.dll</c>.</summary>
+    public static string GatewayDll(string? configuration = null)
+    {
+        configuration ??= BuildConfiguration;
+        var path = Path.Combine(Root, "Gateway", "bin", configuration, "net10.0", "OrleansBus.Gateway.dll");
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException(
+                $"The gateway is not built: {path} is missing. Build it first: dotnet build OrleansBus.sln -c {configuration}", path);
+        }
+        return path;
+    }
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -1,0 +1,33 @@
+using OrleansBus.Gateway.Routing;
+
+namespace OrleansBus.Gateway.Api;
+
+/// <summary>The gateway's own routes: health, the silo listing, and the forwarded public API.</summary>
+public static class GatewayEndpoints
+{
+    // The chukcha-compatible API lives at the root, not under /v1/.
+    private static readonly string[] ChukchaPaths = ["/write", "/read", "/ack", "/listChunks", "/listCategories"];
+
+    /// <summary>Maps every gateway route.</summary>
+    public static void MapGateway(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/health/live", () => Results.Text("live\n"));
+        app.MapGet("/health/ready", (SiloDirectory directory) =>
+            directory.Live.Count > 0 ? Results.Text("ready\n") : GatewayErrors.NoLiveSilo(directory.All.Count));
+        app.MapGet("/gateway/silos", (SiloDirectory directory) =>
+        {
+            var all = directory.All;
+            var listing = new SiloListing[all.Count];
+            for (var i = 0; i < all.Count; i++)
+                listing[i] = new SiloListing(all[i].Id, all[i].AddressText, all[i].IsLive, all[i].Outstanding);
+            return Results.Json(listing, GatewayJsonContext.Default.SiloListingArray);
+        });
+
+        // Map (no method constraint): every method passes through and the silo decides what it allows.
+        RequestDelegate forward = context => context.RequestServices.GetRequiredService<ForwardingEndpoint>().HandleAsync(context);
+        app.Map("/v1/{**rest}", forward);
+        foreach (var path in ChukchaPaths)
+            app.Map(path, forward);
+        app.MapFallback(context => GatewayErrors.NotFound(context).ExecuteAsync(context));
+    }
+}

@@ -1,0 +1,35 @@
+using OrleansBus.Contracts;
+
+namespace OrleansBus.Gateway.Api;
+
+/// <summary>
+/// The refusals the gateway makes itself, in the silos' problem+json shape (<see cref="BusProblem"/>, same type
+/// URIs), so a client cannot tell from the format whether the gateway or a silo answered. Everything else a
+/// client sees came from a silo unchanged.
+/// </summary>
+internal static class GatewayErrors
+{
+    private const string TypeBase = "https://orleansbus.dev/errors/";
+
+    public static IResult Problem(int status, string code, string title, string detail, object? value = null, object? limit = null) =>
+        Results.Json(new BusProblem(TypeBase + code, title, status, detail, code, value, limit),
+            GatewayJsonContext.Default.BusProblem, contentType: "application/problem+json", statusCode: status);
+
+    public static IResult NoLiveSilo(int known) =>
+        Problem(503, BusErrorCodes.NoLiveSilo, "No live silo",
+            known == 0
+                ? "No silo is live: the gateway knows of no silo yet; retry later."
+                : $"No silo is live: none of the {known} known silos answers; retry later.", known);
+
+    public static IResult SiloUnreachable(IReadOnlyList<string> attempts, bool mayHaveArrived)
+    {
+        var tried = string.Join(", ", attempts);
+        var detail = mayHaveArrived
+            ? $"The connection to the silo broke before it answered ({tried}); the request may or may not have taken effect."
+            : $"No silo could be reached; tried {tried}. Nothing was forwarded.";
+        return Problem(502, BusErrorCodes.SiloUnreachable, "Silo unreachable", detail, tried);
+    }
+
+    public static IResult NotFound(HttpContext http) =>
+        Problem(404, "not_found", "Not found", $"No endpoint at {http.Request.Method} {http.Request.Path}.", http.Request.Path.Value);
+}

@@ -1,0 +1,29 @@
+namespace OrleansBus.Gateway.Routing;
+
+/// <summary>Routing log messages (EventIds 2100–2199).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(2100, LogLevel.Information, "Static mode: probing {Count} silos ({Urls})")]
+    public static partial void StaticMode(ILogger logger, int count, string urls);
+
+    [LoggerMessage(2101, LogLevel.Information, "Membership mode: reading table {Schema}.silos")]
+    public static partial void MembershipMode(ILogger logger, string schema);
+
+    [LoggerMessage(2102, LogLevel.Information, "Silo {SiloId} at {Address} is live")]
+    public static partial void SiloLive(ILogger logger, string siloId, string address);
+
+    [LoggerMessage(2103, LogLevel.Information, "Silo {SiloId} at {Address} is not live")]
+    public static partial void SiloNotLive(ILogger logger, string siloId, string address);
+
+    [LoggerMessage(2104, LogLevel.Warning, "Cannot read membership table {Schema}.silos ({Reason}); probing the {Known} last known silos until it reads again")]
+    public static partial void MembershipUnreadable(ILogger logger, string schema, string reason, int known);
+
+    [LoggerMessage(2105, LogLevel.Information, "Membership table readable again ({Rows} rows)")]
+    public static partial void MembershipReadable(ILogger logger, int rows);
+
+    [LoggerMessage(2106, LogLevel.Warning, "Membership row of silo {SiloId} has an unusable address {Address}; ignoring it")]
+    public static partial void BadAddress(ILogger logger, string siloId, string address);
+
+    [LoggerMessage(2107, LogLevel.Error, "Refreshing the silo list failed; keeping the last view")]
+    public static partial void RefreshFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,191 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using OrleansBus.Silo.Hosting;
+using OrleansBus.Silo.Metadata;
+using OrleansBus.Silo.Storage;
+
+namespace OrleansBus.Silo.Cluster;
+
+/// <summary>
+/// Makes every silo able to serve every chunk. It reads the shared catalog (every <see cref="BusOptions.CatalogSyncInterval"/>,
+/// and on demand when a reader names a chunk or category this silo has not seen) and adds other silos' chunks to the
+/// local category lists; when a reader needs bytes of a foreign chunk that the local copy lacks, it pulls the missing
+/// batches from the owner, else from a live replica, into that copy (<see cref="Replication.ChunkMirror"/>); an archived
+/// chunk is read from the archive cache instead. Concurrent callers share one catalog read per category and one pull
+/// per chunk. Thread safe.
+/// </summary>
+public sealed partial class ClusterReads(
+    LogStore store, IMetadataStore metadata, Membership membership, PeerClient peers, Archiver archiver,
+    IOptions<BusOptions> options, TimeProvider time, ILogger<ClusterReads> logger) : BackgroundService
+{
+    private const int PullBytes = 16 * 1024 * 1024;
+    private const int MaxPullRounds = 64;
+
+    private readonly ConcurrentDictionary<string, (Task Sync, long StartedMs)> _syncs = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Chunk, Task> _pulls = new();
+    private readonly ConcurrentDictionary<string, IReadOnlyList<(string Chunk, string SiloId)>> _replicas = new(StringComparer.Ordinal);
+
+    private long NowMs => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.CatalogSyncInterval, time);
+        try
+        {
+            do
+            {
+                if (!store.IsReady)
+                    continue;
+                try
+                {
+                    foreach (var category in await metadata.ListCategoriesAsync(stoppingToken))
+                    {
+                        if (await store.FindOrOpenAsync(category.Name, stoppingToken) is { } log)
+                            await RefreshAsync(log, TimeSpan.Zero, stoppingToken);
+                    }
+                }
+                catch (MetadataStoreException e)
+                {
+                    Log.CatalogReadFailed(logger, e);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Reads the category's catalog rows unless that was done less than <paramref name="maxAge"/> ago (or is under way).</summary>
+    public Task RefreshAsync(CategoryLog log, TimeSpan maxAge, CancellationToken cancellationToken)
+    {
+        var now = NowMs;
+        var entry = _syncs.AddOrUpdate(log.Name,
+            _ => (SyncAsync(log), now),
+            (_, old) => !old.Sync.IsCompleted || now - old.StartedMs < maxAge.TotalMilliseconds ? old : (SyncAsync(log), now));
+        return entry.Sync.WaitAsync(cancellationToken);
+    }
+
+    private async Task SyncAsync(CategoryLog log)
+    {
+        await Task.Yield();
+        try
+        {
+            var rows = await metadata.ListChunksAsync(log.Name, CancellationToken.None);
+            _replicas[log.Name] = await metadata.Cluster.ListReplicasAsync(log.Name, CancellationToken.None);
+            foreach (var row in rows)
+            {
+                if (row.Owner == store.SiloId)
+                    continue; // own chunks: this silo's writer and sealer are the truth
+                var chunk = store.GetOrAddForeign(log, row.Name, row.Owner, row.Seq, row.CreatedAt);
+                if (chunk.State == row.State && chunk.SealedBy == row.SealedBy)
+                    continue;
+                chunk.FinalMessages = row.Messages;
+                chunk.ApplyCatalog(row.State, row.Size, row.SealedAt, row.SealedBy);
+                if (row.State == ChunkStates.Archived && !chunk.IsRemote && chunk.Size < row.Size)
+                {
+                    // The archive holds it whole: read it from there (cached) rather than pulling from peers.
+                    chunk.Publish(row.Size, row.Messages);
+                    chunk.MarkRemote(archiver.FetchAsync);
+                }
+            }
+            log.SignalDataArrived(); // new chunks may have appeared: waiting polls look again
+        }
+        catch (MetadataStoreException e)
+        {
+            Log.CatalogReadFailed(logger, e);
+        }
+    }
+
+    /// <summary>
+    /// Pulls the batches of a foreign chunk the local copy lacks (no-op for own, complete or archived chunks). Returns
+    /// when the copy caught up with its source, or no source could be reached (the caller reads what is here).
+    /// </summary>
+    public Task CatchUpAsync(Chunk chunk, CategoryLog log, CancellationToken cancellationToken)
+    {
+        if (!chunk.IsForeign || chunk.IsRemote || chunk.IsComplete || chunk.State == ChunkStates.Corrupt)
+            return Task.CompletedTask;
+        var pull = _pulls.GetOrAdd(chunk, c => PullAsync(c, log));
+        return pull.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Catches up every foreign chunk of the category that is not complete here, in parallel.</summary>
+    public Task CatchUpAllAsync(CategoryLog log, IEnumerable<Chunk> chunks, CancellationToken cancellationToken)
+    {
+        List<Task>? pulls = null;
+        foreach (var chunk in chunks)
+        {
+            if (chunk.IsForeign && !chunk.IsRemote && !chunk.IsComplete)
+                (pulls ??= []).Add(CatchUpAsync(chunk, log, cancellationToken));
+        }
+        return pulls is null ? Task.CompletedTask : Task.WhenAll(pulls);
+    }
+
+    private async Task PullAsync(Chunk chunk, CategoryLog log)
+    {
+        await Task.Yield();
+        try
+        {
+            foreach (var source in Sources(chunk))
+            {
+                if (await PullFromAsync(chunk, log, source))
+                    return;
+            }
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            Log.PullFailed(logger, e, chunk.Category, chunk.Name);
+        }
+        finally
+        {
+            _pulls.TryRemove(chunk, out _);
+        }
+    }
+
+    /// <summary>True when the copy caught up with <paramref name="address"/> (or became complete).</summary>
+    private async Task<bool> PullFromAsync(Chunk chunk, CategoryLog log, string address)
+    {
+        var mirror = store.MirrorOf(chunk, log);
+        for (var round = 0; round < MaxPullRounds; round++)
+        {
+            var position = mirror.Position;
+            using var tail = await peers.PullAsync(address, chunk.Category, chunk.Name, position.Size, position.IndexLength, PullBytes, CancellationToken.None);
+            if (tail is null)
+                return false;
+            if (tail.DataLength == 0)
+                return true;
+            await mirror.AppendAsync(position.Size, position.IndexLength, tail.Data, tail.Index, CancellationToken.None);
+            if (chunk.IsComplete)
+                return true;
+        }
+        return true;
+    }
+
+    /// <summary>Where a foreign chunk's bytes can come from: its owner while live, then live replicas (not this silo).</summary>
+    private List<string> Sources(Chunk chunk)
+    {
+        var sources = new List<string>(3);
+        if (membership.IsLive(chunk.Owner) && membership.AddressOf(chunk.Owner) is { } owner)
+            sources.Add(owner);
+        if (_replicas.TryGetValue(chunk.Category, out var replicas))
+        {
+            foreach (var (name, silo) in replicas)
+            {
+                if (name == chunk.Name && silo != store.SiloId && membership.IsLive(silo) && membership.AddressOf(silo) is { } address)
+                    sources.Add(address);
+            }
+        }
+        if (chunk.SealedBy is { } sealer && sealer != store.SiloId && sealer != chunk.Owner && membership.IsLive(sealer) && membership.AddressOf(sealer) is { } sealerAddress && !sources.Contains(sealerAddress))
+            sources.Add(sealerAddress);
+        return sources;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(4101, LogLevel.Warning, "Reading the chunk catalog failed; other silos' chunks are listed as last seen")]
+        public static partial void CatalogReadFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(4102, LogLevel.Warning, "Pulling {Category}/{Chunk} from its owner or a replica failed")]
+        public static partial void PullFailed(ILogger logger, Exception exception, string category, string chunk);
+    }
+}

@@ -1,0 +1,94 @@
+using System.Net;
+using System.Text.Json;
+using OrleansBus.Gateway.Routing;
+
+namespace OrleansBus.Gateway.Tests;
+
+/// <summary>
+/// Silos SIGKILLed behind a gateway whose refresh is deliberately slow (30 s), so the gateway still believes the
+/// dead silos are live: every request that survives does so by the gateway's own retry, not by a lucky refresh.
+/// </summary>
+public sealed class SiloFailureTests : IAsyncLifetime
+{
+    private GatewayCluster _cluster = null!;
+
+    public async Task InitializeAsync() =>
+        _cluster = await GatewayCluster.StartAsync("kill", 3, new() { ["RefreshInterval"] = "00:00:30" });
+
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+
+    [Fact]
+    public async Task Produces_after_a_silo_is_killed_all_succeed_on_the_others()
+    {
+        var victim = _cluster.Silos[0];
+        // The key whose rendezvous owner is the victim: after the kill it must move to its second choice.
+        var ids = _cluster.Silos.Select(s => s.BaseUrl).ToArray();
+        var key = Enumerable.Range(0, 1000).Select(i => $"k{i}").First(k => Owner(k, ids) == victim.BaseUrl);
+        var secondChoice = Owner(key, ids.Where(id => id != victim.BaseUrl).ToArray());
+        Assert.Equal(victim.BaseUrl, (await _cluster.ProduceAsync("survive", "before\n", key)).Silo);
+
+        await victim.KillAsync();
+
+        var keyed = await _cluster.ProduceAsync("survive", "after\n", key);
+        Assert.Equal((HttpStatusCode.OK, secondChoice), (keyed.Status, keyed.Silo));
+        var unkeyed = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => _cluster.ProduceAsync("survive", $"m{i}\n")));
+        Assert.All(unkeyed, p => Assert.Equal(HttpStatusCode.OK, p.Status));
+        Assert.DoesNotContain(unkeyed, p => p.Silo == victim.BaseUrl);
+        Assert.Equal(2, unkeyed.Select(p => p.Silo).Distinct().Count());
+        for (var i = 0; i < 5; i++)
+        {
+            var again = await _cluster.ProduceAsync("survive", "again\n", key);
+            Assert.Equal((HttpStatusCode.OK, secondChoice), (again.Status, again.Silo));
+        }
+
+        // Only a failed connect can have taken it out of the live list: the refresh is 30 s away.
+        Assert.False(await IsListedLiveAsync(victim.BaseUrl));
+        Assert.Contains($"Could not connect to silo {victim.BaseUrl}", _cluster.Gateway.LogTail(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Get_requests_are_retried_on_a_live_silo_when_the_chosen_one_is_dead()
+    {
+        var survivor = _cluster.Silos[2];
+        await _cluster.Silos[0].KillAsync();
+        await _cluster.Silos[1].KillAsync();
+
+        // Least outstanding rotates over all three believed-live silos, so within three GETs both dead ones are
+        // chosen at least once; each of those GETs must still answer 200 from the survivor.
+        for (var i = 0; i < 6; i++)
+        {
+            using var response = await _cluster.Http.GetAsync(_cluster.Url("/v1/categories"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(survivor.BaseUrl, response.Headers.GetValues("Bus-Silo").Single());
+        }
+        Assert.False(await IsListedLiveAsync(_cluster.Silos[0].BaseUrl));
+        Assert.False(await IsListedLiveAsync(_cluster.Silos[1].BaseUrl));
+        Assert.True(await IsListedLiveAsync(survivor.BaseUrl));
+    }
+
+    [Fact]
+    public async Task When_every_silo_is_dead_the_client_gets_a_problem_naming_them()
+    {
+        foreach (var silo in _cluster.Silos)
+            await silo.KillAsync();
+
+        var produced = await _cluster.ProduceAsync("nowhere", "m\n");
+        Assert.Equal(HttpStatusCode.BadGateway, produced.Status);
+        var problem = JsonSerializer.Deserialize<OrleansBus.Contracts.BusProblem>(produced.Body)!;
+        Assert.Equal("silo_unreachable", problem.Code);
+        Assert.All(_cluster.Silos, s => Assert.Contains(s.BaseUrl, problem.Detail, StringComparison.Ordinal));
+
+        // Now every silo is marked unreachable: the next request is refused without trying.
+        using var next = await _cluster.Http.GetAsync(_cluster.Url("/v1/categories"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, next.StatusCode);
+        Assert.Equal("no_live_silo", (await GatewayCluster.ProblemAsync(next)).Code);
+    }
+
+    private static string Owner(string key, string[] ids) => ids.MaxBy(id => SiloPicker.Weight(key, id))!;
+
+    private async Task<bool> IsListedLiveAsync(string baseUrl)
+    {
+        var listing = JsonDocument.Parse(await _cluster.Http.GetStringAsync(_cluster.Url("/gateway/silos"))).RootElement;
+        return listing.EnumerateArray().Single(s => s.GetProperty("address").GetString() == baseUrl).GetProperty("live").GetBoolean();
+    }
+}
