@@ -82,12 +82,6 @@ public sealed partial class ClusterReads(
                     continue;
                 chunk.FinalMessages = row.Messages;
                 chunk.ApplyCatalog(row.State, row.Size, row.SealedAt, row.SealedBy);
-                if (row.State == ChunkStates.Archived && !chunk.IsRemote && chunk.Size < row.Size)
-                {
-                    // The archive holds it whole: read it from there (cached) rather than pulling from peers.
-                    chunk.Publish(row.Size, row.Messages);
-                    chunk.MarkRemote(archiver.FetchAsync);
-                }
             }
             log.SignalDataArrived(); // new chunks may have appeared: waiting polls look again
         }
@@ -128,8 +122,14 @@ public sealed partial class ClusterReads(
         {
             foreach (var source in Sources(chunk))
             {
-                if (await PullFromAsync(chunk, log, source))
+                if (await PullFromAsync(chunk, log, source) && (chunk.IsComplete || chunk.State == ChunkStates.Active))
                     return;
+            }
+            if (chunk.State == ChunkStates.Archived && !chunk.IsComplete)
+            {
+                // No live silo holds it whole (local copies are dropped after LocalRetention): the archive does.
+                chunk.Publish(chunk.FinalSize, chunk.FinalMessages);
+                chunk.MarkRemote(archiver.FetchAsync);
             }
         }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)

@@ -100,13 +100,24 @@ public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metada
         return state with { Materialized = chunks.Count };
     }
 
-    private Task<bool> ApplySeekAsync(string group, CategoryLog log, int generation, string kind, long timeMs, bool exactLatest, CancellationToken cancellationToken)
+    private async Task<bool> ApplySeekAsync(string group, CategoryLog log, int generation, string kind, long timeMs, bool exactLatest, CancellationToken cancellationToken)
     {
         var chunks = log.Chunks;
+        if (kind != SeekKinds.Earliest)
+        {
+            // Latest or a time inside another silo's chunk needs its current size and index here: pull those first.
+            var needed = new List<Chunk>();
+            foreach (var chunk in chunks)
+            {
+                if (chunk.IsForeign && !chunk.IsComplete && !(chunk.SealedAt?.ToUnixTimeMilliseconds() <= timeMs) && chunk.CreatedAt.ToUnixTimeMilliseconds() <= timeMs)
+                    needed.Add(chunk);
+            }
+            await reads.CatchUpAllAsync(log, needed, cancellationToken);
+        }
         var rows = new List<GroupPosition>(chunks.Count);
         foreach (var chunk in chunks)
             rows.Add(SeekPosition(chunk, kind, timeMs, exactLatest));
-        return Groups.ResetAsync(group, log.Name, store.SiloId, rows, generation, cancellationToken);
+        return await Groups.ResetAsync(group, log.Name, store.SiloId, rows, generation, cancellationToken);
     }
 
     /// <summary>
