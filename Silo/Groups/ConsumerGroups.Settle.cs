@@ -17,6 +17,11 @@ public sealed partial class ConsumerGroups
         if (row is null || row.LeaseToken != lease)
             return SettleOutcome.LeaseLost;
         var chunk = log.FindChunk(chunkName);
+        if (chunk is null && offset is not null)
+        {
+            await reads.RefreshAsync(log, TimeSpan.Zero, cancellationToken); // another silo's chunk, new here
+            chunk = log.FindChunk(chunkName);
+        }
         if (chunk is { IsForeign: true } && offset is not null && offset > chunk.Size)
             await reads.CatchUpAsync(chunk, log, cancellationToken); // a partial ack is checked against the bytes
         if (chunk is null || (chunk.IsForeign && (offset ?? row.LeaseEnd) > chunk.Size))

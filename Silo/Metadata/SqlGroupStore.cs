@@ -103,7 +103,9 @@ internal sealed class SqlGroupStore(ISqlRunner sql) : IGroupStore
     public Task MaterializeAsync(string group, string category, string silo, IReadOnlyList<GroupPosition> rows, int materialized, CancellationToken cancellationToken)
     {
         var statements = new List<(string, SqlArgs)>(rows.Count + 1);
-        foreach (var row in rows)
+        // In name order: every silo now inserts rows for every silo's chunks, and two transactions inserting the same
+        // keys in different orders deadlock on PostgreSQL; in one order, the second simply waits for the first.
+        foreach (var row in rows.OrderBy(r => r.Chunk, StringComparer.Ordinal))
             statements.Add((InsertRow + " ON CONFLICT DO NOTHING", RowArgs(group, category, row)));
         statements.Add((
             """
@@ -224,7 +226,7 @@ internal sealed class SqlGroupStore(ISqlRunner sql) : IGroupStore
             WHERE group_watermarks.applied_seek < excluded.applied_seek
             """, Args(group, category).Add("@silo", silo).Add("@m", rows.Count).Add("@applied", appliedSeek)),
         };
-        foreach (var row in rows)
+        foreach (var row in rows.OrderBy(r => r.Chunk, StringComparer.Ordinal)) // one lock order (see MaterializeAsync)
         {
             statements.Add((
                 $"""

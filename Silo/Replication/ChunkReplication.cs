@@ -12,7 +12,7 @@ internal sealed class ChunkReplication(Chunk chunk, string[] peers)
     private int _loopsRunning = peers.Length;
 
     public Chunk Chunk { get; } = chunk;
-    public Task[] Loops { get; set; } = [];
+    public List<Task> Loops { get; } = [];
     public volatile bool Rotated;
 
     public Task NextSignal => Volatile.Read(ref _signal).Task;
@@ -68,6 +68,27 @@ internal sealed class ChunkReplication(Chunk chunk, string[] peers)
                     _waiters.RemoveAt(i);
                 }
             }
+        }
+    }
+
+    public bool Holds(string peer)
+    {
+        lock (_lock)
+        {
+            return _held.ContainsKey(peer);
+        }
+    }
+
+    /// <summary>Swaps a dead peer for a live one (whose copy starts empty); false when the new peer is already a replica.</summary>
+    public bool Replace(string dead, string replacement)
+    {
+        lock (_lock)
+        {
+            if (_held.ContainsKey(replacement) || !_held.Remove(dead))
+                return false;
+            _held[replacement] = 0;
+            Interlocked.Increment(ref _loopsRunning);
+            return true;
         }
     }
 

@@ -48,8 +48,23 @@ public sealed partial class Replicator : IChunkListener, IAsyncDisposable
         var wanted = _options.ReplicationFactor - 1;
         if (wanted <= 0)
             return;
+        var live = _membership.LivePeers();
+        if (live.Count == 0 && _membership.Epoch == 0)
+        {
+            // Not joined yet: the store re-publishes a tail at start, before MembershipService has read the table. Read
+            // it here, or the new chunk would get no replica at all (and min_sync_replicas produces to it would fail).
+            try
+            {
+                _membership.Update(await _metadata.Cluster.ListSilosAsync(CancellationToken.None));
+                live = _membership.LivePeers();
+            }
+            catch (MetadataStoreException e)
+            {
+                Log.ReplicaNotRecorded(_logger, e, chunk.Name, "(membership unreadable)");
+            }
+        }
         // Rendezvous order (hash of chunk and silo) spreads chunks over peers and moves little when peers come and go.
-        var peers = _membership.LivePeers().Select(p => p.SiloId)
+        var peers = live.Select(p => p.SiloId)
             .OrderByDescending(id => (uint)HashCode.Combine(StableHash(chunk.Name), StableHash(id)))
             .Take(wanted).ToArray();
         if (peers.Length == 0)
@@ -67,7 +82,11 @@ public sealed partial class Replicator : IChunkListener, IAsyncDisposable
         }
         var replication = new ChunkReplication(chunk, peers);
         _chunks[chunk] = replication;
-        replication.Loops = peers.Select(peer => Task.Run(() => SendLoopAsync(replication, peer))).ToArray();
+        lock (replication.Loops)
+        {
+            foreach (var peer in peers)
+                replication.Loops.Add(Task.Run(() => SendLoopAsync(replication, peer)));
+        }
     }
 
     void IChunkListener.Published(Chunk chunk)
@@ -125,6 +144,13 @@ public sealed partial class Replicator : IChunkListener, IAsyncDisposable
                     await Task.WhenAny(signal, Task.Delay(IdleRecheck, token));
                     continue;
                 }
+                if (_membership.IsGoneFor(peer, _options.DeadAfter))
+                {
+                    if (await TryReplaceAsync(replication, peer))
+                        return; // a live peer took its place and gets the whole chunk from its own (empty) copy
+                    if (replication.Rotated)
+                        return; // sealed, and nobody to send it to: readers pull it from the owner or the archive
+                }
                 var address = _membership.IsLive(peer) ? _membership.AddressOf(peer) : null;
                 MirrorPosition? position = null;
                 if (address is not null)
@@ -171,6 +197,30 @@ public sealed partial class Replicator : IChunkListener, IAsyncDisposable
         }
     }
 
+    /// <summary>Replaces a dead replica with a live peer that holds no copy of the chunk yet, if there is one.</summary>
+    private async Task<bool> TryReplaceAsync(ChunkReplication replication, string dead)
+    {
+        var chunk = replication.Chunk;
+        foreach (var candidate in _membership.LivePeers())
+        {
+            if (replication.Holds(candidate.SiloId) || !replication.Replace(dead, candidate.SiloId))
+                continue;
+            try
+            {
+                await _metadata.Cluster.AddReplicaAsync(chunk.Category, chunk.Name, candidate.SiloId, CancellationToken.None);
+            }
+            catch (MetadataStoreException e)
+            {
+                Log.ReplicaNotRecorded(_logger, e, chunk.Name, candidate.SiloId);
+            }
+            Log.ReplicaReplaced(_logger, chunk.Name, dead, candidate.SiloId);
+            lock (replication.Loops)
+                replication.Loops.Add(Task.Run(() => SendLoopAsync(replication, candidate.SiloId)));
+            return true;
+        }
+        return false;
+    }
+
     private static int StableHash(string text)
     {
         var hash = 2166136261u; // FNV-1a: the same on every silo and every run, unlike string.GetHashCode
@@ -184,7 +234,11 @@ public sealed partial class Replicator : IChunkListener, IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1)
             return; // stopped by StorageService, then disposed by the container
-        var loops = _chunks.Values.SelectMany(r => r.Loops).ToArray();
+        var loops = _chunks.Values.SelectMany(r =>
+        {
+            lock (r.Loops)
+                return r.Loops.ToArray();
+        }).ToArray();
         await Task.WhenAny(Task.WhenAll(loops), Task.Delay(TimeSpan.FromSeconds(5)));
         await _stopping.CancelAsync();
         await Task.WhenAll(loops);
@@ -201,6 +255,9 @@ public sealed partial class Replicator : IChunkListener, IAsyncDisposable
 
         [LoggerMessage(4204, LogLevel.Error, "Replica {Peer} sealed {Chunk} (this silo was counted dead); rotating to a new chunk. Batches past the replica's size are re-published at the next start")]
         public static partial void SealedByReplica(ILogger logger, string chunk, string peer);
+
+        [LoggerMessage(4205, LogLevel.Warning, "Replica {Dead} of {Chunk} is dead; {Replacement} replicates it from now on")]
+        public static partial void ReplicaReplaced(ILogger logger, string chunk, string dead, string replacement);
 
         [LoggerMessage(4203, LogLevel.Error, "Replicating {Chunk} to {Peer} failed")]
         public static partial void ReplicationFailed(ILogger logger, Exception exception, string chunk, string peer);

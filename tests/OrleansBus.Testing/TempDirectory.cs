@@ -1,6 +1,9 @@
 namespace OrleansBus.Testing;
 
-/// <summary>A fresh folder under <c>$TMPDIR/obus-tests/</c>, deleted (best effort) on dispose.</summary>
+/// <summary>
+/// A fresh folder under <c>$TMPDIR/obus-tests/</c>, deleted (best effort) on dispose — kept when the environment
+/// variable <c>OBUS_KEEP_TEST_DIRS=1</c> is set, so a failed run's silo logs and data can be read afterwards.
+/// </summary>
 public sealed class TempDirectory : IDisposable, IAsyncDisposable
 {
     public TempDirectory(string prefix = "t")
@@ -17,6 +20,8 @@ public sealed class TempDirectory : IDisposable, IAsyncDisposable
 
     public void Dispose()
     {
+        if (Environment.GetEnvironmentVariable("OBUS_KEEP_TEST_DIRS") == "1")
+            return;
         try
         {
             Directory.Delete(Path, recursive: true);
