@@ -23,7 +23,7 @@ public static partial class ChukchaEndpoints
             return sizeError;
         if (!store.IsReady)
             return BusErrors.NotReady();
-        var log = store.Find(category);
+        var log = await store.FindOrOpenAsync(category, http.RequestAborted);
         if (log is null)
             return BusErrors.CategoryNotFound(category);
         var chunk = log.FindChunk(chunkName);
@@ -35,8 +35,8 @@ public static partial class ChukchaEndpoints
         {
             WholeChunkAck.Acknowledged => Results.Ok(),
             WholeChunkAck.NotComplete => ChukchaErrors.NotComplete(chunkName),
-            WholeChunkAck.NotFullyRead => ChukchaErrors.NotFullyRead(chunkName, size, chunk.Size),
-            WholeChunkAck.BeyondSize => ChukchaErrors.BeyondSize(chunkName, size, chunk.Size),
+            WholeChunkAck.NotFullyRead => ChukchaErrors.NotFullyRead(chunkName, size, chunk.FinalSize),
+            WholeChunkAck.BeyondSize => ChukchaErrors.BeyondSize(chunkName, size, chunk.FinalSize),
             WholeChunkAck.Corrupt => BusErrors.ChunkCorrupt(chunkName, chunk.CorruptReason),
             _ => ChukchaErrors.Leased(chunkName),
         };

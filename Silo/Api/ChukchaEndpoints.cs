@@ -36,7 +36,7 @@ public static partial class ChukchaEndpoints
         var error = ValidateRead(http.Request.Query, options.Value, out var category, out var chunkName, out var offset, out var maxBytes);
         Chunk? chunk = null;
         if (error is null)
-            (error, chunk) = await ChunkResponse.LocateAsync(store, reads, category, chunkName, offset, http.RequestAborted);
+            (error, chunk) = await ChunkResponse.LocateAsync(store, reads, category, chunkName, offset, maxBytes, http.RequestAborted);
         if (error is not null)
         {
             await error.ExecuteAsync(http);
@@ -45,14 +45,16 @@ public static partial class ChukchaEndpoints
         await ChunkResponse.WriteAsync(http, chunk!, offset, maxBytes);
     }
 
-    public static async Task<IResult> ListChunksAsync(HttpContext http, LogStore store, ConsumerGroups groups)
+    public static async Task<IResult> ListChunksAsync(HttpContext http, LogStore store, Cluster.ClusterReads reads, ConsumerGroups groups)
     {
         var category = http.Request.Query["category"].ToString();
         if (!CategoryName.IsValid(category))
             return BusErrors.InvalidCategoryName(category);
-        var log = store.Find(category);
+        var log = await store.FindOrOpenAsync(category, http.RequestAborted);
         if (log is null)
             return Results.Json(Array.Empty<ChukchaChunk>(), ChukchaJsonContext.Default.ChukchaChunkArray);
+        await reads.RefreshAsync(log, TimeSpan.FromMilliseconds(250), http.RequestAborted);
+        await reads.CatchUpAllAsync(log, log.Chunks.Where(c => c.State == ChunkStates.Active), static _ => long.MaxValue, http.RequestAborted);
         var chunks = await groups.ChunksNotDoneAsync(log, ConsumerGroups.ChukchaGroup, http.RequestAborted);
         var list = new List<ChukchaChunk>(chunks.Count);
         foreach (var chunk in chunks)
@@ -61,7 +63,8 @@ public static partial class ChukchaEndpoints
             var state = chunk.State;
             if (state == ChunkStates.Expired)
                 continue; // its data is gone
-            list.Add(new ChukchaChunk(chunk.Name, Complete: state != ChunkStates.Active, chunk.Size));
+            var final = state != ChunkStates.Active;
+            list.Add(new ChukchaChunk(chunk.Name, Complete: final, final && chunk.FinalSize >= 0 ? chunk.FinalSize : chunk.Size));
         }
         // By name, as chukcha lists its directory: "<owner>-chunk<seq:000000000>" sorts by sequence within an owner.
         list.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));

@@ -16,16 +16,18 @@ public static class ChunkEndpoints
         var log = await store.FindOrOpenAsync(category, cancellationToken);
         if (log is null)
             return BusErrors.CategoryNotFound(category);
-        // Every silo's chunks, with sizes as their owners (or replicas) hold them now.
+        // Every silo's chunks: sealed ones at the size the catalog recorded, active ones as their owners hold them now
+        // (their new batches are pulled here, which the next read of them needs anyway).
         await reads.RefreshAsync(log, TimeSpan.FromMilliseconds(250), cancellationToken);
-        await reads.CatchUpAllAsync(log, log.Chunks, cancellationToken);
+        await reads.CatchUpAllAsync(log, log.Chunks.Where(c => c.State == ChunkStates.Active), static _ => long.MaxValue, cancellationToken);
         var chunks = log.Chunks.ToArray();
         Array.Sort(chunks, static (a, b) => a.CreatedAt != b.CreatedAt ? a.CreatedAt.CompareTo(b.CreatedAt) : string.CompareOrdinal(a.Name, b.Name));
         var infos = new ChunkInfo[chunks.Length];
         for (var i = 0; i < chunks.Length; i++)
         {
             var c = chunks[i];
-            infos[i] = new ChunkInfo(c.Name, c.Owner, c.State, c.Size, c.Messages);
+            var final = c.IsForeign && c.FinalSize >= 0;
+            infos[i] = new ChunkInfo(c.Name, c.Owner, c.State, final ? c.FinalSize : c.Size, final ? c.FinalMessages : c.Messages);
         }
         return Results.Json(infos, BusJsonContext.Default.ChunkInfoArray);
     }
@@ -35,7 +37,7 @@ public static class ChunkEndpoints
         var error = Validate(http, category, chunk, options.Value, out var offset, out var maxBytes);
         Chunk? target = null;
         if (error is null)
-            (error, target) = await ChunkResponse.LocateAsync(store, reads, category, chunk, offset, http.RequestAborted);
+            (error, target) = await ChunkResponse.LocateAsync(store, reads, category, chunk, offset, maxBytes, http.RequestAborted);
         if (error is not null)
         {
             await error.ExecuteAsync(http);

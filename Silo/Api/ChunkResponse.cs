@@ -17,7 +17,7 @@ internal static class ChunkResponse
     /// and a foreign chunk's missing batches are pulled first); the refusal when the category or chunk is unknown,
     /// quarantined, or shorter than the offset.
     /// </summary>
-    public static async Task<(IResult? Error, Chunk? Chunk)> LocateAsync(LogStore store, Cluster.ClusterReads reads, string category, string chunkName, long offset, CancellationToken cancellationToken)
+    public static async Task<(IResult? Error, Chunk? Chunk)> LocateAsync(LogStore store, Cluster.ClusterReads reads, string category, string chunkName, long offset, int maxBytes, CancellationToken cancellationToken)
     {
         var log = await store.FindOrOpenAsync(category, cancellationToken);
         if (log is null)
@@ -30,8 +30,8 @@ internal static class ChunkResponse
         }
         if (chunk is null)
             return (BusErrors.ChunkNotFound(category, chunkName), null);
-        if (chunk.IsForeign && offset >= chunk.Size)
-            await reads.CatchUpAsync(chunk, log, cancellationToken);
+        if (chunk.IsForeign && offset + maxBytes > chunk.Size)
+            await reads.CatchUpAsync(chunk, log, offset + maxBytes, cancellationToken);
         if (chunk.State == Metadata.ChunkStates.Corrupt)
             return (BusErrors.ChunkCorrupt(chunkName, chunk.CorruptReason), null);
         var size = chunk.Size;

@@ -27,6 +27,9 @@ public sealed partial class ClusterReads(
 
     private long NowMs => time.GetUtcNow().ToUnixTimeMilliseconds();
 
+    /// <summary>No other silo has ever joined this metadata store (the membership table holds this silo only).</summary>
+    private bool IsAlone => membership.Silos.Count == 1 && membership.Silos[0].SiloId == store.SiloId;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.CatalogSyncInterval, time);
@@ -34,7 +37,7 @@ public sealed partial class ClusterReads(
         {
             do
             {
-                if (!store.IsReady)
+                if (!store.IsReady || IsAlone)
                     continue;
                 try
                 {
@@ -59,6 +62,8 @@ public sealed partial class ClusterReads(
     /// <summary>Reads the category's catalog rows unless that was done less than <paramref name="maxAge"/> ago (or is under way).</summary>
     public Task RefreshAsync(CategoryLog log, TimeSpan maxAge, CancellationToken cancellationToken)
     {
+        if (IsAlone)
+            return Task.CompletedTask; // the embedded single silo: every chunk in the catalog is its own
         var now = NowMs;
         var entry = _syncs.AddOrUpdate(log.Name,
             _ => (SyncAsync(log), now),
@@ -92,25 +97,32 @@ public sealed partial class ClusterReads(
     }
 
     /// <summary>
-    /// Pulls the batches of a foreign chunk the local copy lacks (no-op for own, complete or archived chunks). Returns
-    /// when the copy caught up with its source, or no source could be reached (the caller reads what is here).
+    /// Pulls the batches of a foreign chunk the local copy lacks (no-op for own, complete or archived chunks), and returns
+    /// once the copy holds <paramref name="wantSize"/> bytes (the pull goes on in the background to the source's end), or
+    /// the pull ended: caught up with its source, or no source could be reached (the caller reads what is here).
     /// </summary>
-    public Task CatchUpAsync(Chunk chunk, CategoryLog log, CancellationToken cancellationToken)
+    public async Task CatchUpAsync(Chunk chunk, CategoryLog log, long wantSize, CancellationToken cancellationToken)
     {
         if (!chunk.IsForeign || chunk.IsRemote || chunk.IsComplete || chunk.State == ChunkStates.Corrupt)
-            return Task.CompletedTask;
+            return;
         var pull = _pulls.GetOrAdd(chunk, c => PullAsync(c, log));
-        return pull.WaitAsync(cancellationToken);
+        while (!pull.IsCompleted && chunk.Size < wantSize)
+        {
+            var arrived = log.DataArrived; // each append to the copy signals it
+            if (chunk.Size >= wantSize)
+                break;
+            await Task.WhenAny(pull, arrived).WaitAsync(cancellationToken);
+        }
     }
 
-    /// <summary>Catches up every foreign chunk of the category that is not complete here, in parallel.</summary>
-    public Task CatchUpAllAsync(CategoryLog log, IEnumerable<Chunk> chunks, CancellationToken cancellationToken)
+    /// <summary>Catches up foreign chunks that are not complete here, in parallel, each to the size <paramref name="want"/> names.</summary>
+    public Task CatchUpAllAsync(CategoryLog log, IEnumerable<Chunk> chunks, Func<Chunk, long> want, CancellationToken cancellationToken)
     {
         List<Task>? pulls = null;
         foreach (var chunk in chunks)
         {
             if (chunk.IsForeign && !chunk.IsRemote && !chunk.IsComplete)
-                (pulls ??= []).Add(CatchUpAsync(chunk, log, cancellationToken));
+                (pulls ??= []).Add(CatchUpAsync(chunk, log, want(chunk), cancellationToken));
         }
         return pulls is null ? Task.CompletedTask : Task.WhenAll(pulls);
     }

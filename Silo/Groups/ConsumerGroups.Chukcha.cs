@@ -48,7 +48,7 @@ public sealed partial class ConsumerGroups
             return WholeChunkAck.Corrupt;
         if (state == ChunkStates.Active)
             return WholeChunkAck.NotComplete;
-        var chunkSize = chunk.Size; // final: the chunk is sealed
+        var chunkSize = chunk.FinalSize; // final: the chunk is sealed (another silo's copy here may be shorter)
         if (size < chunkSize)
             return WholeChunkAck.NotFullyRead;
         if (size > chunkSize)
@@ -62,7 +62,7 @@ public sealed partial class ConsumerGroups
         if (row.AckedOffset < chunkSize)
         {
             var claim = DeliveryToken.NewLease();
-            var remaining = Math.Max(0, chunk.Messages - row.AckedMessages);
+            var remaining = Math.Max(0, (chunk.IsForeign ? chunk.FinalMessages : chunk.Messages) - row.AckedMessages);
             var expires = (time.GetUtcNow() + options.Value.DefaultLease).ToUnixTimeMilliseconds();
             var claimed = await Groups.TryLeaseAsync(group, log.Name, chunk.Name, row.AckedOffset, claim, WholeChunkConsumer,
                 chunkSize, remaining, expires, NowMs, cancellationToken);

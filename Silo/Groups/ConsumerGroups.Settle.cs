@@ -23,7 +23,7 @@ public sealed partial class ConsumerGroups
             chunk = log.FindChunk(chunkName);
         }
         if (chunk is { IsForeign: true } && offset is not null && offset > chunk.Size)
-            await reads.CatchUpAsync(chunk, log, cancellationToken); // a partial ack is checked against the bytes
+            await reads.CatchUpAsync(chunk, log, offset.Value, cancellationToken); // a partial ack is checked against the bytes
         if (chunk is null || (chunk.IsForeign && (offset ?? row.LeaseEnd) > chunk.Size))
         {
             // The chunk lives on another silo (the client failed over after its poll). A whole-delivery ack needs no

@@ -112,7 +112,7 @@ public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metada
                 if (chunk.IsForeign && !chunk.IsComplete && !(chunk.SealedAt?.ToUnixTimeMilliseconds() <= timeMs) && chunk.CreatedAt.ToUnixTimeMilliseconds() <= timeMs)
                     needed.Add(chunk);
             }
-            await reads.CatchUpAllAsync(log, needed, cancellationToken);
+            await reads.CatchUpAllAsync(log, needed, static _ => long.MaxValue, cancellationToken);
         }
         var rows = new List<GroupPosition>(chunks.Count);
         foreach (var chunk in chunks)
@@ -145,7 +145,7 @@ public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metada
     {
         var wakeAt = long.MaxValue;
         var rows = await Groups.ListOpenAsync(request.Group, log.Name, cancellationToken);
-        await CatchUpForeignAsync(log, rows, cancellationToken);
+        await CatchUpForeignAsync(log, rows, request.MaxBytes, cancellationToken);
         foreach (var row in rows)
         {
             var chunk = log.FindChunk(row.Chunk);
@@ -186,15 +186,16 @@ public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metada
     }
 
     /// <summary>Pulls what the open rows' foreign chunks lack here (their owners' new batches), all at once.</summary>
-    private Task CatchUpForeignAsync(CategoryLog log, IReadOnlyList<GroupChunkRow> rows, CancellationToken cancellationToken)
+    private Task CatchUpForeignAsync(CategoryLog log, IReadOnlyList<GroupChunkRow> rows, int maxBytes, CancellationToken cancellationToken)
     {
-        List<Chunk>? foreign = null;
+        List<Task>? pulls = null;
         foreach (var row in rows)
         {
+            // Enough for one poll past the acknowledged offset; the pull carries on in the background.
             if (log.FindChunk(row.Chunk) is { IsForeign: true, IsComplete: false } chunk)
-                (foreign ??= []).Add(chunk);
+                (pulls ??= []).Add(reads.CatchUpAsync(chunk, log, row.AckedOffset + maxBytes, cancellationToken));
         }
-        return foreign is null ? Task.CompletedTask : reads.CatchUpAllAsync(log, foreign, cancellationToken);
+        return pulls is null ? Task.CompletedTask : Task.WhenAll(pulls);
     }
 
     private async Task<Delivery?> TryLeaseAsync(PollRequest request, CategoryLog log, Chunk chunk, GroupChunkRow row, CancellationToken cancellationToken)

@@ -42,6 +42,7 @@ internal sealed class BenchOptions
           --message-bytes N      bytes per message including '\n' (default 100, min 16)
           --batch-bytes N        bytes per produce request, rounded down to whole messages (default 1048576)
           --durability D         page-cache | fsync (default page-cache)
+          --min-sync-replicas N  produce waits until N replicas hold each batch (a cluster; default 0)
           --connections N        concurrent keep-alive connections and workers (default 4)
           --read-bytes N         max_bytes per read and consume poll (default 1048576; up to 16777216)
           --consumers N[,N...]   consume phases, one per value, each N consumers on a fresh group (default 1)
@@ -55,7 +56,7 @@ internal sealed class BenchOptions
 
         """;
 
-    private static readonly string[] ValueOptions = ["--url", "--mode", "--category", "--durability", "--json",
+    private static readonly string[] ValueOptions = ["--url", "--mode", "--category", "--durability", "--json", "--min-sync-replicas",
         "--mib", "--warmup-mib", "--message-bytes", "--batch-bytes", "--read-bytes", "--connections", "--consumers", "--rate", "--seconds"];
 
     public Uri Url { get; private set; } = new("http://127.0.0.1:8080/");
@@ -66,6 +67,10 @@ internal sealed class BenchOptions
     public int MessageBytes { get; private set; } = 100;
     public int BatchBytes { get; private set; } = MiB;
     public Durability Durability { get; private set; } = Durability.PageCache;
+    public int MinSyncReplicas { get; private set; }
+
+    /// <summary>The produce query: durability, and min_sync_replicas when asked for.</summary>
+    public string ProduceQuery => $"durability={Durability.ToWire()}" + (MinSyncReplicas > 0 ? $"&min_sync_replicas={MinSyncReplicas}" : "");
     public int Connections { get; private set; } = 4;
     public int ReadBytes { get; private set; } = MiB;
     public long WarmupMiB { get; private set; } = 64;
@@ -142,6 +147,11 @@ internal sealed class BenchOptions
             case "--category":
                 Category = value;
                 return CategoryName.Explain(value);
+            case "--min-sync-replicas":
+                if (!int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var replicas) || replicas > 16)
+                    return $"--min-sync-replicas '{value}' must be an integer from 0 to 16.";
+                MinSyncReplicas = replicas;
+                return null;
             case "--durability":
                 if (!DurabilityNames.TryParse(value, out var durability))
                     return $"--durability '{value}' must be {DurabilityNames.PageCache} or {DurabilityNames.Fsync}.";

@@ -40,7 +40,7 @@ internal sealed class EndToEndProducer(BenchOptions options, string category, lo
 
     private void Run(HttpClient client, WorkerCounters totals, FirstFailure failure)
     {
-        var uri = new Uri(options.Url, $"v1/categories/{category}/messages?durability={options.Durability.ToWire()}");
+        var uri = new Uri(options.Url, $"v1/categories/{category}/messages?{options.ProduceQuery}");
         _senders = new Sender[MaxInFlight];
         for (var i = 0; i < _senders.Length; i++)
             _senders[i] = new Sender(this, client, uri, options.MessageBytes, planned / MaxInFlight + 1);

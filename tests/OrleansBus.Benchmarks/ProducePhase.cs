@@ -34,7 +34,7 @@ internal sealed class ProducePhase
         (_client, _options) = (client, options);
         _plannedMessages = totalMiB * BenchOptions.MiB / options.MessageBytes;
         _batchCount = (_plannedMessages + options.MessagesPerBatch - 1) / options.MessagesPerBatch;
-        _produceUri = new Uri(client.BaseAddress!, $"v1/categories/{category}/messages?durability={options.Durability.ToWire()}");
+        _produceUri = new Uri(client.BaseAddress!, $"v1/categories/{category}/messages?{options.ProduceQuery}");
     }
 
     public Task<PhaseResult> RunAsync(string name, CancellationToken interrupted) =>
