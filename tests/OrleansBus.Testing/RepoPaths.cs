@@ -41,6 +41,19 @@ public static class RepoPaths
         return path;
     }
 
+    /// <summary>The built local-cluster launcher, <c>AppHost/bin/&lt;configuration&gt;/net10.0/OrleansBus.AppHost.dll</c>.</summary>
+    public static string AppHostDll(string? configuration = null)
+    {
+        configuration ??= BuildConfiguration;
+        var path = Path.Combine(Root, "AppHost", "bin", configuration, "net10.0", "OrleansBus.AppHost.dll");
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException(
+                $"The AppHost is not built: {path} is missing. Build it first: dotnet build OrleansBus.sln -c {configuration}", path);
+        }
+        return path;
+    }
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
