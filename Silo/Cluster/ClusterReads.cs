@@ -144,7 +144,7 @@ public sealed partial class ClusterReads(
                 chunk.MarkRemote(archiver.FetchAsync);
             }
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ObjectDisposedException)
         {
             Log.PullFailed(logger, e, chunk.Category, chunk.Name);
         }

@@ -98,26 +98,42 @@ public sealed partial class Archiver
         }
     }
 
-    /// <summary>Deletes the local files of archived chunks sealed longer than LocalRetention ago; reads then use the cache.</summary>
+    /// <summary>
+    /// Deletes the local files of archived chunks sealed longer than LocalRetention ago — this silo's own, and its copies
+    /// of other silos' chunks (replicas and pulled copies) — once the catalog says archived; reads then use the cache.
+    /// </summary>
     private void DropExpiredLocalCopies()
     {
         var cutoff = _time.GetUtcNow() - _options.LocalRetention;
-        ForEachOwnChunk(chunk =>
+        foreach (var log in _store.All())
         {
-            if (chunk.State != ChunkStates.Archived || chunk.IsRemote || (chunk.SealedAt ?? chunk.CreatedAt) > cutoff)
-                return;
-            chunk.MarkRemote(FetchAsync);
-            try
+            foreach (var chunk in log.Chunks)
             {
-                File.Delete(chunk.DataPath);
-                File.Delete(chunk.IndexPath);
-                Log.LocalCopyDropped(_logger, chunk.Category, chunk.Name);
+                if (chunk.State != ChunkStates.Archived || chunk.IsRemote || (chunk.SealedAt ?? chunk.CreatedAt) > cutoff)
+                    continue;
+                if (chunk.IsForeign && chunk.Mirror is null)
+                    continue; // never copied here: nothing to drop
+                DropLocalCopy(chunk);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                Log.LocalCopyNotDropped(_logger, e, chunk.DataPath);
-            }
-        });
+        }
+    }
+
+    private void DropLocalCopy(Chunk chunk)
+    {
+        if (chunk.IsForeign)
+            chunk.Publish(chunk.FinalSize, chunk.FinalMessages); // a partly pulled copy: the archive holds it whole
+        chunk.MarkRemote(FetchAsync);
+        chunk.Mirror?.Dispose();
+        try
+        {
+            File.Delete(chunk.DataPath);
+            File.Delete(chunk.IndexPath);
+            Log.LocalCopyDropped(_logger, chunk.Category, chunk.Name);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.LocalCopyNotDropped(_logger, e, chunk.DataPath);
+        }
     }
 
     /// <summary>The cache file holding the archived chunk, downloaded when missing; its length is checked against the catalog.</summary>

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The cluster benchmark: starts a local cluster with the AppHost (PostgreSQL, Azurite, 3 silos with replication
+# factor 2, the gateway) on free loopback ports in a temporary folder, runs the load generator through the gateway
+# (produce with page-cache durability and min_sync_replicas=1, raw read, consume with 1 and 4 consumers) RUNS times,
+# prints each summary line, then stops the cluster (SIGTERM to the AppHost it started) and removes the folder.
+#
+# Usage: bash tests/bench-cluster.sh [RUNS (default 3)] [MIB (default 512)]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+RUNS="${1:-3}"
+MIB="${2:-512}"
+
+freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+# Silo ports are consecutive from --silo-port: take a base with three free ports above it.
+silo_base() {
+  while :; do
+    p=$(freeport)
+    if python3 -c "import socket,sys
+for q in range($p,$p+3):
+    s=socket.socket(); s.bind(('127.0.0.1',q)); s.close()" 2>/dev/null; then echo "$p"; return; fi
+  done
+}
+
+dotnet build OrleansBus.sln -c Release -nologo -v q >/dev/null
+WORK="$(mktemp -d)"
+chmod 755 "$WORK" # the postgres OS user must be able to enter it
+GATEWAY=$(freeport)
+: >"$WORK/apphost.log"
+dotnet AppHost/bin/Release/net10.0/OrleansBus.AppHost.dll --silos 3 --replication-factor 2 \
+  --gateway-port "$GATEWAY" --silo-port "$(silo_base)" --postgres-port "$(freeport)" --azurite-port "$(freeport)" \
+  --data "$WORK/cluster" >"$WORK/apphost.log" 2>&1 &
+APPHOST=$!
+cleanup() {
+  kill -TERM "$APPHOST" 2>/dev/null || true
+  wait "$APPHOST" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+for _ in $(seq 1 240); do
+  grep -q '^ready' "$WORK/apphost.log" && break
+  kill -0 "$APPHOST" 2>/dev/null || { cat "$WORK/apphost.log"; echo "bench-cluster: the AppHost exited" >&2; exit 1; }
+  sleep 0.5
+done
+grep -q '^ready' "$WORK/apphost.log" || { cat "$WORK/apphost.log"; echo "bench-cluster: the cluster was not ready in 2 minutes" >&2; exit 1; }
+grep -E '^(silo|gateway)' "$WORK/apphost.log"
+
+for run in $(seq 1 "$RUNS"); do
+  echo "run $run of $RUNS"
+  dotnet tests/OrleansBus.Benchmarks/bin/Release/net10.0/OrleansBus.Benchmarks.dll --url "http://127.0.0.1:$GATEWAY" \
+    --mode all --mib "$MIB" --min-sync-replicas 1 --consumers 1,4 --warmup-mib 64 | grep -E '^(produce|read|consume|ratio|summary)'
+done
