@@ -93,9 +93,13 @@ public static class ClusterEndpoints
             await BusErrors.InvalidArgument("chunk", chunk, "a chunk another silo owns").ExecuteAsync(http);
             return;
         }
-        if (target.State != Metadata.ChunkStates.Active)
+        var sealedForDeadOwner = target.SealedBy is not null && target.SealedBy != owner;
+        var pastFinal = target.FinalSize >= 0 && offset + (length - indexLength) > target.FinalSize;
+        if (sealedForDeadOwner || pastFinal)
         {
-            // Sealed (by a replica, its owner having been counted dead): the copy is final; the owner must stop appending.
+            // Sealed by a replica while the owner was counted dead (or bytes past a final size): the copy is final and
+            // the owner must stop appending. The owner's own seal is no refusal: its last batches may still be on the
+            // way when the catalog already says sealed.
             WritePosition(http, target.Mirror?.Position ?? new MirrorPosition(target.Size, 0, target.Messages));
             http.Response.StatusCode = StatusCodes.Status410Gone;
             return;

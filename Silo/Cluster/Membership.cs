@@ -30,7 +30,19 @@ public sealed class Membership
 
     public IReadOnlyList<SiloRecord> Silos => _silos;
 
-    internal void Update(IReadOnlyList<SiloRecord> silos) => _silos = silos;
+    private long _refreshedAtMs;
+
+    internal void Update(IReadOnlyList<SiloRecord> silos)
+    {
+        _silos = silos;
+        Volatile.Write(ref _refreshedAtMs, NowMs);
+    }
+
+    /// <summary>
+    /// The table was read within two heartbeat intervals. A stale view (the database was unreachable) says nothing about
+    /// who is dead: every heartbeat in it looks old, so nobody may be declared dead from it.
+    /// </summary>
+    public bool IsFresh => NowMs - Volatile.Read(ref _refreshedAtMs) <= 2 * (long)_options.HeartbeatInterval.TotalMilliseconds + 1000;
 
     private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -49,11 +61,12 @@ public sealed class Membership
 
     /// <summary>
     /// True when the silo has sent no heartbeat for at least <paramref name="after"/> (a clean stop writes a last one, so
-    /// a stopping owner gets that long to seal its own chunks). A silo this one never saw in the table counts as gone.
+    /// a stopping owner gets that long to seal its own chunks). A silo this one never saw in the table counts as gone;
+    /// with a stale view of the table (see <see cref="IsFresh"/>) nobody does.
     /// </summary>
     public bool IsGoneFor(string siloId, TimeSpan after)
     {
-        if (siloId == SiloId)
+        if (siloId == SiloId || !IsFresh)
             return false;
         foreach (var silo in _silos)
         {
