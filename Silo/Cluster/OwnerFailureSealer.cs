@@ -29,7 +29,7 @@ public sealed partial class OwnerFailureSealer(
                 {
                     foreach (var chunk in log.Chunks)
                     {
-                        if (chunk is { IsForeign: true, State: ChunkStates.Active, Mirror: not null } && membership.IsGoneFor(chunk.Owner, options.Value.OwnerDeadAfter))
+                        if (chunk is { IsForeign: true, State: ChunkStates.Active } && membership.IsGoneFor(chunk.Owner, options.Value.OwnerDeadAfter))
                             await TrySealAsync(log, chunk, stoppingToken);
                     }
                 }
@@ -44,16 +44,20 @@ public sealed partial class OwnerFailureSealer(
     {
         try
         {
-            var mine = chunk.Mirror!.Position;
+            // A chunk no live silo holds a copy of (its owner died before sending any byte) is sealed empty by the first live
+            // silo, so it does not stay active for ever; its owner re-publishes whatever it wrote when it comes back.
+            if (chunk.Mirror is null && !IsFirstLiveSilo())
+                return;
+            var mine = chunk.Mirror?.Position ?? default;
             foreach (var (name, silo) in await metadata.Cluster.ListReplicasAsync(chunk.Category, cancellationToken))
             {
                 if (name != chunk.Name || silo == store.SiloId || silo == chunk.Owner || !membership.IsLive(silo) || membership.AddressOf(silo) is not { } address)
                     continue;
                 var theirs = await peers.ReplicaPositionAsync(address, chunk.Category, chunk.Name, cancellationToken);
-                if (theirs is { } other && (other.Size > mine.Size || other.Size == mine.Size && string.CompareOrdinal(silo, store.SiloId) < 0))
+                if (theirs is { } other && (chunk.Mirror is null || other.Size > mine.Size || other.Size == mine.Size && string.CompareOrdinal(silo, store.SiloId) < 0))
                     return; // that replica holds more (or as much, and comes first): it seals
             }
-            await chunk.Mirror.SyncAsync();
+            await store.MirrorOf(chunk, log).SyncAsync(); // an empty copy when there was none: what gets archived
             var sealedAt = time.GetUtcNow();
             if (await metadata.Cluster.SealForOwnerAsync(chunk.Category, chunk.Name, mine.Size, mine.Messages, store.SiloId, sealedAt.ToUnixTimeMilliseconds(), cancellationToken))
             {
@@ -72,6 +76,16 @@ public sealed partial class OwnerFailureSealer(
         {
             Log.SealFailed(logger, e, chunk.Category, chunk.Name);
         }
+    }
+
+    private bool IsFirstLiveSilo()
+    {
+        foreach (var silo in membership.LivePeers())
+        {
+            if (string.CompareOrdinal(silo.SiloId, store.SiloId) < 0)
+                return false;
+        }
+        return true;
     }
 
     private static partial class Log

@@ -26,6 +26,7 @@ public sealed partial class Replicator : IChunkListener, IAsyncDisposable
     private readonly BusOptions _options;
     private readonly ILogger<Replicator> _logger;
     private readonly ConcurrentDictionary<Chunk, ChunkReplication> _chunks = new();
+    private readonly ConcurrentDictionary<Chunk, Task> _starting = new();
     private readonly CancellationTokenSource _stopping = new();
     private int _disposed;
 
@@ -43,7 +44,36 @@ public sealed partial class Replicator : IChunkListener, IAsyncDisposable
     /// <summary>Replicas a produce can ask for now: ReplicationFactor - 1, capped by the live peers.</summary>
     public int AvailableReplicas => Math.Min(_options.ReplicationFactor - 1, _membership.LivePeers().Count);
 
-    async Task IChunkListener.OpenedAsync(Chunk chunk)
+    Task IChunkListener.OpenedAsync(Chunk chunk) => EnsureReplicatingAsync(chunk);
+
+    /// <summary>
+    /// Starts replicating an active chunk unless that is done or under way: when it opens, or later for a chunk opened
+    /// while no peer was live (peers joined since), so it does not stay a single copy until it rotates.
+    /// </summary>
+    private Task EnsureReplicatingAsync(Chunk chunk)
+    {
+        if (_chunks.ContainsKey(chunk) || chunk.State != ChunkStates.Active)
+            return Task.CompletedTask;
+        var start = _starting.GetOrAdd(chunk, c => StartAsync(c));
+        if (start.IsCompleted)
+            _starting.TryRemove(new KeyValuePair<Chunk, Task>(chunk, start));
+        return start;
+    }
+
+    private async Task StartAsync(Chunk chunk)
+    {
+        await Task.Yield(); // never on the writer loop's stack beyond this point
+        try
+        {
+            await ChooseAndStartAsync(chunk);
+        }
+        finally
+        {
+            _starting.TryRemove(chunk, out _);
+        }
+    }
+
+    private async Task ChooseAndStartAsync(Chunk chunk)
     {
         var wanted = _options.ReplicationFactor - 1;
         if (wanted <= 0)
@@ -93,6 +123,8 @@ public sealed partial class Replicator : IChunkListener, IAsyncDisposable
     {
         if (_chunks.TryGetValue(chunk, out var replication))
             replication.Signal();
+        else if (_options.ReplicationFactor > 1 && _membership.Silos.Count > 1 && _membership.LivePeers().Count > 0)
+            _ = EnsureReplicatingAsync(chunk); // opened while alone; peers are here now
     }
 
     void IChunkListener.RotatedOut(Chunk chunk)
@@ -110,6 +142,8 @@ public sealed partial class Replicator : IChunkListener, IAsyncDisposable
     /// </summary>
     public async Task<int> WaitAsync(Chunk chunk, long end, int replicas, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        if (!_chunks.ContainsKey(chunk))
+            await EnsureReplicatingAsync(chunk); // opened while no peer was live
         if (!_chunks.TryGetValue(chunk, out var replication))
             return 0;
         var waiter = replication.AddWaiter(end, replicas);

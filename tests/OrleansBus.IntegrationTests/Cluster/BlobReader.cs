@@ -1,0 +1,42 @@
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using OrleansBus.Testing;
+
+namespace OrleansBus.IntegrationTests.Cluster;
+
+/// <summary>
+/// Reads a blob straight from Azurite over the Blob REST API (SharedKey, the development account), independently of
+/// the silo's own blob client, so a test checks what the archive really holds: the bytes and the
+/// <c>x-ms-meta-sha256</c> metadata the silo stored with them.
+/// </summary>
+internal static class BlobReader
+{
+    private const string ApiVersion = "2025-01-05";
+
+    /// <summary>The blob's bytes and its sha256 metadata (null when absent), or null when the blob does not exist.</summary>
+    public static async Task<(byte[] Bytes, string? Sha256)?> GetAsync(HttpClient http, AzuriteServer azurite, string container, string blobName)
+    {
+        // Path-style URL: http://127.0.0.1:<port>/devstoreaccount1/<container>/<category>/<chunk>.
+        var uri = new Uri($"{azurite.BlobEndpoint}/{container}/{blobName}");
+        using var request = new HttpRequestMessage(HttpMethod.Get, uri);
+        var date = DateTimeOffset.UtcNow.ToString("R", CultureInfo.InvariantCulture);
+        request.Headers.TryAddWithoutValidation("x-ms-date", date);
+        request.Headers.TryAddWithoutValidation("x-ms-version", ApiVersion);
+        // VERB, then 11 empty standard headers (a GET has no body, no conditions, no range), then the x-ms-* headers
+        // sorted, then /account + the path as sent (the account appears twice in a path-style URL).
+        var stringToSign = "GET\n" + new string('\n', 11) + $"x-ms-date:{date}\nx-ms-version:{ApiVersion}\n"
+            + $"/{AzuriteServer.AccountName}{uri.AbsolutePath}";
+        var signature = Convert.ToBase64String(HMACSHA256.HashData(Convert.FromBase64String(AzuriteServer.AccountKey), Encoding.UTF8.GetBytes(stringToSign)));
+        request.Headers.TryAddWithoutValidation("Authorization", $"SharedKey {AzuriteServer.AccountName}:{signature}");
+        using var response = await http.SendAsync(request);
+        var bytes = await response.Content.ReadAsByteArrayAsync();
+        if (response.StatusCode == HttpStatusCode.NotFound)
+            return null;
+        Assert.True(response.StatusCode == HttpStatusCode.OK,
+            $"GET blob {container}/{blobName} from Azurite answered {(int)response.StatusCode}: {Encoding.UTF8.GetString(bytes)}");
+        var sha = response.Headers.TryGetValues("x-ms-meta-sha256", out var values) ? values.FirstOrDefault() : null;
+        return (bytes, sha);
+    }
+}
