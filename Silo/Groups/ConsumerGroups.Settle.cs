@@ -64,8 +64,12 @@ public sealed partial class ConsumerGroups
         var groups = await Groups.ListGroupsAsync(log.Name, cancellationToken);
         if (!groups.Contains(group))
             return null;
-        await PrepareAsync(group, log, SeekKinds.Earliest, cancellationToken); // rows for every chunk of this silo, seeks applied
+        await reads.RefreshAsync(log, TimeSpan.FromMilliseconds(250), cancellationToken); // other silos' new chunks
+        await PrepareAsync(group, log, SeekKinds.Earliest, cancellationToken); // rows for every chunk known here, seeks applied
         var rows = await Groups.ListOpenAsync(group, log.Name, cancellationToken);
+        // Active chunks of other silos: their owners' current sizes (the pulled bytes are what a poll here reads next).
+        await reads.CatchUpAllAsync(log, rows.Select(r => log.FindChunk(r.Chunk)).OfType<Chunk>().Where(c => c.State == ChunkStates.Active),
+            static _ => long.MaxValue, cancellationToken);
         var lags = new List<ChunkLag>(rows.Count);
         long lagBytes = 0, lagMessages = 0;
         long? oldestMs = null;
@@ -74,14 +78,17 @@ public sealed partial class ConsumerGroups
             var chunk = log.FindChunk(row.Chunk);
             if (chunk is null)
                 continue;
-            var bytes = Math.Max(0, chunk.Size - row.AckedOffset);
-            var behind = Math.Max(0, chunk.Messages - row.AckedMessages);
+            // A sealed chunk of another silo counts to its final size, however much of it was copied here so far.
+            var final = chunk.IsForeign && chunk.FinalSize >= 0;
+            var size = final ? chunk.FinalSize : chunk.Size;
+            var bytes = Math.Max(0, size - row.AckedOffset);
+            var behind = Math.Max(0, (final ? chunk.FinalMessages : chunk.Messages) - row.AckedMessages);
             lagBytes += bytes;
             lagMessages += behind;
             if (bytes > 0 && oldestMs is null && ChunkIndexReader.BatchAt(chunk, row.AckedOffset) is { } batch)
                 oldestMs = Math.Max(0, NowMs - batch.AppendTimeMs);
             var leased = row.LeaseToken is not null && row.LeaseExpiresAtMs > NowMs;
-            lags.Add(new ChunkLag(row.Chunk, row.AckedOffset, chunk.Size, bytes, behind,
+            lags.Add(new ChunkLag(row.Chunk, row.AckedOffset, size, bytes, behind,
                 leased ? row.LeaseConsumer : null, leased ? DateTimeOffset.FromUnixTimeMilliseconds(row.LeaseExpiresAtMs) : null, row.DeliveryCount));
         }
         return new GroupStatus(group, log.Name, lagBytes, lagMessages, oldestMs, lags);
@@ -89,8 +96,8 @@ public sealed partial class ConsumerGroups
 
     /// <summary>
     /// Moves the group to the earliest data, the latest, or the first batch appended at or after a time, clearing leases.
-    /// Recorded as a seek generation on the group, applied here to this silo's chunks at once and by every other silo
-    /// to its own chunks the next time it serves the group.
+    /// Recorded as a seek generation on the group and applied here at once to every chunk this silo knows; other silos
+    /// apply it when they next serve the group, each row once per generation (chunks they know that this one did not).
     /// </summary>
     public async Task SeekAsync(CategoryLog log, string group, SeekTarget target, DateTimeOffset? at, CancellationToken cancellationToken)
     {
