@@ -123,13 +123,7 @@ public sealed class AzuriteServer : IAsyncDisposable
 
     private Process Launch()
     {
-        var startInfo = new ProcessStartInfo(_executable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
+        var startInfo = new ProcessStartInfo(_executable);
         // --skipApiVersionCheck: clients newer than 3.35.0 send x-ms-version values it would reject.
         string[] arguments =
         [
@@ -140,19 +134,15 @@ public sealed class AzuriteServer : IAsyncDisposable
         {
             startInfo.ArgumentList.Add(argument);
         }
-        var process = new Process { StartInfo = startInfo };
-        _log.Attach(process);
+        Process process;
         try
         {
-            process.Start();
+            process = _log.Start(startInfo);
         }
         catch (System.ComponentModel.Win32Exception ex)
         {
             throw new InvalidOperationException($"Cannot start {_executable} (is Node installed?): {ex.Message}", ex);
         }
-        process.StandardInput.Close();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
         // A test host that ends without disposing us must not leave Node running.
         AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
         AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
@@ -173,19 +163,7 @@ public sealed class AzuriteServer : IAsyncDisposable
         }
     }
 
-    private void OnProcessExit(object? sender, EventArgs e)
-    {
-        try
-        {
-            if (_process is { HasExited: false })
-            {
-                _process.Kill();
-            }
-        }
-        catch (InvalidOperationException)
-        {
-        }
-    }
+    private void OnProcessExit(object? sender, EventArgs e) => Signals.KillIfRunning(_process);
 
     /// <summary><c>OBUS_AZURITE</c>, else <c>&lt;repo&gt;/node_modules/.bin/azurite-blob</c>.</summary>
     private static string FindExecutable()

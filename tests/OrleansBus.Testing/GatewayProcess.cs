@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net;
 using System.Text.Json;
 
 namespace OrleansBus.Testing;
@@ -19,12 +18,7 @@ namespace OrleansBus.Testing;
 public sealed class GatewayProcess : IAsyncDisposable
 {
     private static readonly TimeSpan DefaultStartTimeout = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
-    private readonly string[] _arguments;
-    private readonly ProcessLog _log;
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
-    private Process? _process;
-    private int? _lastPid;
+    private readonly DotnetChildProcess _process;
 
     /// <param name="workDir">Working directory (created if missing); the log goes beside it as <c>&lt;name&gt;.log</c>.</param>
     /// <param name="settings">
@@ -48,63 +42,35 @@ public sealed class GatewayProcess : IAsyncDisposable
         {
             arguments.Add(key.Contains(':', StringComparison.Ordinal) ? $"--{key}={value}" : $"--Gateway:{key}={value}");
         }
-        _arguments = [.. arguments];
         Directory.CreateDirectory(WorkDir);
-        _log = new ProcessLog(Path.Combine(Path.GetDirectoryName(WorkDir) ?? WorkDir, $"{name}.log"));
+        _process = new DotnetChildProcess(
+            "The gateway", BaseUrl, arguments, workingDirectory: WorkDir,
+            logPath: Path.Combine(Path.GetDirectoryName(WorkDir) ?? WorkDir, $"{name}.log"),
+            requestTimeout: TimeSpan.FromSeconds(5));
     }
 
     public int Port { get; }
     public string WorkDir { get; }
     public string BaseUrl => $"http://127.0.0.1:{Port}";
-    public string LogPath => _log.Path;
+    public string LogPath => _process.LogPath;
 
     /// <summary>The PID of the current (or last) process.</summary>
-    public int Pid => _lastPid ?? throw new InvalidOperationException("The gateway was never started.");
+    public int Pid => _process.Pid;
 
-    public bool IsRunning => _process is { HasExited: false };
+    public bool IsRunning => _process.IsRunning;
 
     /// <summary>The exit code once the process has ended, else null.</summary>
-    public int? ExitCode => _process is { HasExited: true } ? _process.ExitCode : null;
+    public int? ExitCode => _process.ExitCode;
 
     /// <summary>The last ~200 lines the gateway wrote, for assertion messages.</summary>
-    public string LogTail() => _log.Tail();
+    public string LogTail() => _process.LogTail();
 
     /// <summary>
     /// Starts the process and waits until <c>GET /health/live</c> answers 200 (not ready: a gateway without live
     /// silos is a valid state to test). Use <see cref="WaitForLiveSilosAsync"/> to wait for routing.
     /// </summary>
-    public async Task StartAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
-    {
-        if (IsRunning)
-        {
-            throw new InvalidOperationException($"The gateway is already running (pid {_process!.Id}).");
-        }
-        _process?.Dispose();
-        _process = Launch();
-        _lastPid = _process.Id;
-        var limit = timeout ?? DefaultStartTimeout;
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            if (_process.HasExited)
-            {
-                await _process.WaitForExitAsync(cancellationToken);
-                throw new InvalidOperationException(
-                    $"The gateway exited with code {_process.ExitCode} before it answered on {BaseUrl}. Log {LogPath}, last lines:\n{LogTail()}");
-            }
-            if (await AnswersAsync("/health/live", cancellationToken))
-            {
-                return;
-            }
-            if (clock.Elapsed > limit)
-            {
-                await KillAsync();
-                throw new TimeoutException(
-                    $"The gateway did not answer 200 on {BaseUrl}/health/live within {limit.TotalSeconds:0} s (killed it). Log {LogPath}, last lines:\n{LogTail()}");
-            }
-            await Task.Delay(50, cancellationToken);
-        }
-    }
+    public Task StartAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        _process.StartAsync("/health/live", readiness: "answered", timeout ?? DefaultStartTimeout, cancellationToken);
 
     /// <summary>Waits until <c>GET /gateway/silos</c> lists exactly <paramref name="count"/> live silos.</summary>
     public async Task WaitForLiveSilosAsync(int count, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
@@ -116,7 +82,7 @@ public sealed class GatewayProcess : IAsyncDisposable
         {
             try
             {
-                last = await _http.GetStringAsync(new Uri($"{BaseUrl}/gateway/silos"), cancellationToken);
+                last = await _process.Http.GetStringAsync(new Uri($"{BaseUrl}/gateway/silos"), cancellationToken);
                 if (CountLive(last) == count)
                 {
                     return;
@@ -133,49 +99,13 @@ public sealed class GatewayProcess : IAsyncDisposable
     }
 
     /// <summary>SIGKILL.</summary>
-    public async Task KillAsync()
-    {
-        if (_process is null || _process.HasExited)
-        {
-            return;
-        }
-        _process.Kill(entireProcessTree: false);
-        await _process.WaitForExitAsync();
-    }
+    public Task KillAsync() => _process.KillAsync();
 
     /// <summary>SIGTERM, SIGKILL if still there after 30 s.</summary>
     /// <returns>The exit code.</returns>
-    public async Task<int?> StopAsync()
-    {
-        if (_process is null)
-        {
-            return null;
-        }
-        if (!_process.HasExited && Signals.Terminate(_process.Id))
-        {
-            using var cts = new CancellationTokenSource(StopTimeout);
-            try
-            {
-                await _process.WaitForExitAsync(cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                _log.Append($"[fixture] the gateway ignored SIGTERM for {StopTimeout.TotalSeconds:0} s; killing it");
-            }
-        }
-        await KillAsync();
-        return _process.ExitCode;
-    }
+    public Task<int?> StopAsync() => _process.StopAsync();
 
-    public async ValueTask DisposeAsync()
-    {
-        await StopAsync();
-        AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
-        _process?.Dispose();
-        _process = null;
-        _http.Dispose();
-        _log.Dispose();
-    }
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
 
     private static int CountLive(string listing)
     {
@@ -189,66 +119,5 @@ public sealed class GatewayProcess : IAsyncDisposable
             }
         }
         return live;
-    }
-
-    private Process Launch()
-    {
-        var startInfo = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            WorkingDirectory = WorkDir,
-        };
-        foreach (var argument in _arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-        // Workstation GC: the gateway shares 2 cores with several silos in a test.
-        startInfo.Environment["DOTNET_gcServer"] = "0";
-        var process = new Process { StartInfo = startInfo };
-        _log.Attach(process);
-        _log.Append($"[fixture] {DateTimeOffset.UtcNow:O} starting: dotnet {string.Join(' ', _arguments)}");
-        process.Start();
-        process.StandardInput.Close();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        // A test host that ends without disposing us must not leave a gateway holding the port.
-        AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
-        AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
-        return process;
-    }
-
-    private async Task<bool> AnswersAsync(string path, CancellationToken cancellationToken)
-    {
-        try
-        {
-            using var response = await _http.GetAsync(new Uri(BaseUrl + path), cancellationToken);
-            return response.StatusCode == HttpStatusCode.OK;
-        }
-        catch (HttpRequestException)
-        {
-            return false;
-        }
-        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return false;
-        }
-    }
-
-    private void OnProcessExit(object? sender, EventArgs e)
-    {
-        try
-        {
-            if (_process is { HasExited: false })
-            {
-                _process.Kill();
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // Already gone.
-        }
     }
 }

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace OrleansBus.Testing;
 
 /// <summary>
-/// Collects a child's stdout and stderr into a log file (appended, so restarts keep their history)
+/// Starts a child with its stdout and stderr collected into a log file (appended, so restarts keep their history)
 /// and keeps the last lines in memory for exception messages. Thread-safe: both streams call in.
 /// </summary>
 internal sealed class ProcessLog : IDisposable
@@ -22,11 +22,32 @@ internal sealed class ProcessLog : IDisposable
 
     public string Path { get; }
 
-    /// <summary>Feeds both redirected streams of <paramref name="process"/> here (call before Start).</summary>
-    public void Attach(Process process)
+    /// <summary>
+    /// Starts <paramref name="startInfo"/> with stdin closed (a child waiting on a console would hang) and both
+    /// output streams fed here. Throws what <see cref="Process.Start()"/> throws (Win32Exception: no such program).
+    /// </summary>
+    public Process Start(ProcessStartInfo startInfo)
     {
+        startInfo.RedirectStandardOutput = true;
+        startInfo.RedirectStandardError = true;
+        startInfo.RedirectStandardInput = true;
+        startInfo.UseShellExecute = false;
+        var process = new Process { StartInfo = startInfo };
         process.OutputDataReceived += (_, e) => Append(e.Data);
         process.ErrorDataReceived += (_, e) => Append(e.Data);
+        try
+        {
+            process.Start();
+        }
+        catch
+        {
+            process.Dispose();
+            throw;
+        }
+        process.StandardInput.Close();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
     }
 
     public void Append(string? line)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace OrleansBus.Testing;
@@ -12,6 +13,22 @@ internal static partial class Signals
     {
         // libc directly rather than /bin/kill: procps is not on every minimal image.
         return Kill(pid, SigTerm) == 0;
+    }
+
+    /// <summary>SIGKILL if <paramref name="process"/> is still running; for ProcessExit hooks, where one already gone is no error.</summary>
+    public static void KillIfRunning(Process? process)
+    {
+        try
+        {
+            if (process is { HasExited: false })
+            {
+                process.Kill();
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone, or disposed by the fixture meanwhile.
+        }
     }
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-
 namespace OrleansBus.Testing;
 
 /// <summary>
@@ -11,12 +8,7 @@ namespace OrleansBus.Testing;
 public sealed class SiloProcess : IAsyncDisposable
 {
     private static readonly TimeSpan DefaultStartTimeout = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
-    private readonly string[] _arguments;
-    private readonly ProcessLog _log;
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(2) };
-    private Process? _process;
-    private int? _lastPid;
+    private readonly DotnetChildProcess _process;
 
     /// <param name="dataDir">Created if missing; the log goes beside it as <c>&lt;siloId&gt;.log</c>.</param>
     /// <param name="settings">
@@ -38,58 +30,30 @@ public sealed class SiloProcess : IAsyncDisposable
         {
             arguments.Add(key.Contains(':', StringComparison.Ordinal) ? $"--{key}={value}" : $"--Bus:{key}={value}");
         }
-        _arguments = [.. arguments];
         Directory.CreateDirectory(DataDir);
-        _log = new ProcessLog(Path.Combine(Path.GetDirectoryName(DataDir) ?? DataDir, $"{siloId}.log"));
+        _process = new DotnetChildProcess(
+            $"Silo {siloId}", BaseUrl, arguments, workingDirectory: DataDir,
+            logPath: Path.Combine(Path.GetDirectoryName(DataDir) ?? DataDir, $"{siloId}.log"),
+            requestTimeout: TimeSpan.FromSeconds(2));
     }
 
     public string SiloId { get; }
     public int Port { get; }
     public string DataDir { get; }
     public string BaseUrl => $"http://127.0.0.1:{Port}";
-    public string LogPath => _log.Path;
+    public string LogPath => _process.LogPath;
 
     /// <summary>The PID of the current (or last) process.</summary>
-    public int Pid => _lastPid ?? throw new InvalidOperationException($"Silo {SiloId} was never started.");
+    public int Pid => _process.Pid;
 
-    public bool IsRunning => _process is { HasExited: false };
+    public bool IsRunning => _process.IsRunning;
 
     /// <summary>The last ~200 lines the silo wrote, for assertion messages.</summary>
-    public string LogTail() => _log.Tail();
+    public string LogTail() => _process.LogTail();
 
     /// <summary>Starts the process and waits until <c>GET /health/ready</c> answers 200.</summary>
-    public async Task StartAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
-    {
-        if (IsRunning)
-        {
-            throw new InvalidOperationException($"Silo {SiloId} is already running (pid {_process!.Id}).");
-        }
-        _process?.Dispose();
-        _process = Launch();
-        _lastPid = _process.Id;
-        var limit = timeout ?? DefaultStartTimeout;
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            if (_process.HasExited)
-            {
-                await _process.WaitForExitAsync(cancellationToken); // drains the output into the log
-                throw new InvalidOperationException(
-                    $"Silo {SiloId} exited with code {_process.ExitCode} before it was ready on {BaseUrl}. Log {LogPath}, last lines:\n{LogTail()}");
-            }
-            if (await IsReadyAsync(cancellationToken))
-            {
-                return;
-            }
-            if (clock.Elapsed > limit)
-            {
-                await KillAsync();
-                throw new TimeoutException(
-                    $"Silo {SiloId} did not answer 200 on {BaseUrl}/health/ready within {limit.TotalSeconds:0} s (killed it). Log {LogPath}, last lines:\n{LogTail()}");
-            }
-            await Task.Delay(50, cancellationToken);
-        }
-    }
+    public Task StartAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        _process.StartAsync("/health/ready", readiness: "was ready", timeout ?? DefaultStartTimeout, cancellationToken);
 
     /// <summary>Stops the current process (SIGTERM) and starts a new one on the same port, directory and settings.</summary>
     public async Task RestartAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
@@ -99,109 +63,11 @@ public sealed class SiloProcess : IAsyncDisposable
     }
 
     /// <summary>SIGKILL: the crash case, nothing flushed, no shutdown hooks.</summary>
-    public async Task KillAsync()
-    {
-        if (_process is null || _process.HasExited)
-        {
-            return;
-        }
-        _process.Kill(entireProcessTree: false);
-        await _process.WaitForExitAsync();
-    }
+    public Task KillAsync() => _process.KillAsync();
 
     /// <summary>SIGTERM, the graceful stop; SIGKILL if the silo is still there after 30 s.</summary>
     /// <returns>The exit code.</returns>
-    public async Task<int?> StopAsync()
-    {
-        if (_process is null)
-        {
-            return null;
-        }
-        if (!_process.HasExited && Signals.Terminate(_process.Id))
-        {
-            using var cts = new CancellationTokenSource(StopTimeout);
-            try
-            {
-                await _process.WaitForExitAsync(cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                _log.Append($"[fixture] silo {SiloId} ignored SIGTERM for {StopTimeout.TotalSeconds:0} s; killing it");
-            }
-        }
-        await KillAsync();
-        return _process.ExitCode;
-    }
+    public Task<int?> StopAsync() => _process.StopAsync();
 
-    public async ValueTask DisposeAsync()
-    {
-        await StopAsync();
-        AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
-        _process?.Dispose();
-        _process = null;
-        _http.Dispose();
-        _log.Dispose();
-    }
-
-    private Process Launch()
-    {
-        var startInfo = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            WorkingDirectory = DataDir,
-        };
-        foreach (var argument in _arguments)
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-        // Server GC sizes its heaps per core; several silos per test on 2 cores would starve each other.
-        startInfo.Environment["DOTNET_gcServer"] = "0";
-
-        var process = new Process { StartInfo = startInfo };
-        _log.Attach(process);
-        _log.Append($"[fixture] {DateTimeOffset.UtcNow:O} starting: dotnet {string.Join(' ', _arguments)}");
-        process.Start();
-        process.StandardInput.Close();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        // A test host that ends without disposing us must not leave a silo holding the port.
-        AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
-        AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
-        return process;
-    }
-
-    private async Task<bool> IsReadyAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            using var response = await _http.GetAsync(new Uri($"{BaseUrl}/health/ready"), cancellationToken);
-            return response.StatusCode == HttpStatusCode.OK;
-        }
-        catch (HttpRequestException)
-        {
-            return false; // not listening yet
-        }
-        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return false; // listening but slow; the overall timeout bounds us
-        }
-    }
-
-    private void OnProcessExit(object? sender, EventArgs e)
-    {
-        try
-        {
-            if (_process is { HasExited: false })
-            {
-                _process.Kill();
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // Already gone.
-        }
-    }
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
 }

@@ -71,6 +71,23 @@ public sealed class TwoSiloGroupTests
     }
 
     [Fact]
+    public async Task Lag_through_either_silo_counts_the_messages_of_both()
+    {
+        using var dir = new TempDirectory("groups2-lag");
+        var settings = await GroupSilo.MetadataSettingsAsync(MetadataBackend.Postgres);
+        await using var first = await GroupSilo.StartAsync(dir.Combine("sa", "data"), "sa", settings);
+        await using var second = await GroupSilo.StartAsync(dir.Combine("sb", "data"), "sb", settings);
+        await first.Api.ProduceAsync("lagged", "a-1\na-2\na-3\n");
+        await second.Api.ProduceAsync("lagged", "b-1\nb-2\n");
+
+        // Neither silo has read the other's chunk yet: lag still counts it, with the owner's current size.
+        var onFirst = await first.Api.SeekAsync("lagged", "fresh", "earliest"); // creates the group
+        var onSecond = await second.Api.StatusAsync("lagged", "fresh");
+        Assert.Equal((5L, 20L), (onFirst.LagMessages, onFirst.LagBytes));
+        Assert.Equal((5L, 20L), (onSecond.LagMessages, onSecond.LagBytes));
+    }
+
+    [Fact]
     public async Task Start_latest_through_one_silo_skips_the_data_that_already_exists_on_the_other()
     {
         using var dir = new TempDirectory("groups2");
