@@ -48,6 +48,10 @@ public sealed partial class OwnerFailureSealer(
             // silo, so it does not stay active for ever; its owner re-publishes whatever it wrote when it comes back.
             if (chunk.Mirror is null && !IsFirstLiveSilo())
                 return;
+            // Bytes arrived lately: the owner is alive whatever its heartbeat says (a restarted owner re-publishes its
+            // tail before it joins the table; a slow database delays heartbeats, not pushes).
+            if (chunk.Mirror?.SinceLastAppend < options.Value.OwnerDeadAfter)
+                return;
             var mine = chunk.Mirror?.Position ?? default;
             foreach (var (name, silo) in await metadata.Cluster.ListReplicasAsync(chunk.Category, cancellationToken))
             {

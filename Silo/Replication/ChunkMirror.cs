@@ -31,6 +31,18 @@ internal sealed class ChunkMirror : IDisposable
 
     public MirrorPosition Position => new(_chunk.Size, Volatile.Read(ref _indexLength), _chunk.Messages);
 
+    private long _lastAppendTicks = -1;
+
+    /// <summary>Time since bytes last arrived (pushed or pulled); null when none ever did in this process.</summary>
+    public TimeSpan? SinceLastAppend
+    {
+        get
+        {
+            var last = Volatile.Read(ref _lastAppendTicks);
+            return last < 0 ? null : TimeSpan.FromMilliseconds(Environment.TickCount64 - last);
+        }
+    }
+
     /// <summary>
     /// Opens (or creates) the copy's files for <paramref name="chunk"/>. A copy left by an earlier run is recovered like an
     /// owner's chunk (torn tail cut); a damaged one is emptied and fetched again, since the owner or a replica has it.
@@ -70,6 +82,7 @@ internal sealed class ChunkMirror : IDisposable
             RandomAccess.Write(_data!, data.Span, offset);
             RandomAccess.Write(_index!, index.Span, indexOffset);
             Volatile.Write(ref _indexLength, indexOffset + index.Length);
+            Volatile.Write(ref _lastAppendTicks, Environment.TickCount64);
             _chunk.Publish(offset + data.Length, _chunk.Messages + messages);
             _log.SignalDataArrived();
             return (true, Position);
