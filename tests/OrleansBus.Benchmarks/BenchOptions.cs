@@ -31,6 +31,7 @@ internal sealed class BenchOptions
         or measure produce-to-consume latency at a fixed rate.
 
         dotnet run -c Release --project tests/OrleansBus.Benchmarks -- [options]
+        dotnet run -c Release --project tests/OrleansBus.Benchmarks -- compare [--help]   (vs Redis and NATS)
 
           --url URL              silo base address, loopback only (default http://127.0.0.1:8080)
           --start-silo           start Silo/bin/Release/net10.0/OrleansBus.Silo.dll on a free port

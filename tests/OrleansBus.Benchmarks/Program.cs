@@ -16,6 +16,16 @@ internal static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "compare")
+        {
+            using var stop = new CancellationTokenSource();
+            Console.CancelKeyPress += (_, e) =>
+            {
+                e.Cancel = true; // let the workers stop and every started server be stopped by its PID
+                stop.Cancel();
+            };
+            return await Compare.CompareCommand.RunAsync(args[1..], stop.Token);
+        }
         var options = BenchOptions.Parse(args, out var error);
         if (error is not null)
         {

@@ -1,0 +1,113 @@
+using System.Security.Cryptography;
+
+namespace OrleansBus.Benchmarks.Compare;
+
+/// <summary>
+/// Every workload against one system, in order: warm-up (untimed), (a) produce in 1 MiB batches, our raw read,
+/// (e) consume of (a)'s data per consumer count, (b) fsync producers, (c) fsync produce latency, (d) end to end.
+/// Each workload gets a fresh stream, deleted afterwards; a failed workload is recorded and the next one runs.
+/// </summary>
+internal static class PeerSuite
+{
+    public static async Task RunAsync(IPeer peer, CompareOptions o, List<WorkloadResult> results, CancellationToken ct)
+    {
+        void Add(WorkloadResult r)
+        {
+            results.Add(r);
+            Console.WriteLine(r.Describe());
+        }
+        var perBatch = CompareOptions.BatchBytes / CompareOptions.ProduceMessageBytes;
+        var cap = TimeSpan.FromSeconds(o.MaxPhaseSeconds);
+        await peer.ConfigureAsync(AckDurability.PageCache, ct);
+        if (o.WarmupMiB > 0)
+        {
+            var w = NewStream("warmup");
+            var warm = Guard(peer, "warmup", () =>
+            {
+                peer.CreateStream(w);
+                var p = ThroughputWorkload.Run(peer, "warmup", w, CompareOptions.Connections, CompareOptions.ProduceMessageBytes, perBatch,
+                    (long)o.WarmupMiB * BenchOptions.MiB / CompareOptions.ProduceMessageBytes, cap, ct);
+                return p.Succeeded ? ConsumeWorkload.Run(peer, w, 1, p.Messages, CompareOptions.ProduceMessageBytes, cap, ct) : p;
+            });
+            Drop(peer, w);
+            Console.WriteLine($"{peer.Name,-10} warmup     {o.WarmupMiB} MiB produced and consumed (untimed){(warm.Succeeded ? "" : ": FAILED " + warm.Failure)}");
+        }
+
+        var a = NewStream("a");
+        var produced = Guard(peer, "produce-a", () =>
+        {
+            peer.CreateStream(a);
+            return ThroughputWorkload.Run(peer, "produce-a", a, CompareOptions.Connections, CompareOptions.ProduceMessageBytes, perBatch,
+                (long)o.ProduceMiB * BenchOptions.MiB / CompareOptions.ProduceMessageBytes, cap, ct);
+        });
+        Add(produced);
+        if (produced.Succeeded && peer is OrleansBusPeer ours)
+        {
+            var read = await ours.RawReadAsync(a, new ExpectedTotals(produced.Messages, produced.Bytes), ct);
+            Add(new WorkloadResult("read", peer.Name, read.Messages, read.Bytes, read.Seconds, read.LatencyMs, read.Failure));
+        }
+        foreach (var consumers in o.Consumers)
+        {
+            if (produced.Succeeded)
+                Add(Guard(peer, $"consume-{consumers}", () => ConsumeWorkload.Run(peer, a, consumers, produced.Messages, CompareOptions.ProduceMessageBytes, cap, ct)));
+        }
+        Drop(peer, a);
+
+        await peer.ConfigureAsync(AckDurability.Fsync, ct);
+        var b = NewStream("b");
+        Add(Guard(peer, "fsync-b", () =>
+        {
+            peer.CreateStream(b);
+            return ThroughputWorkload.Run(peer, "fsync-b", b, o.Producers, CompareOptions.FsyncMessageBytes, o.FsyncBatch, long.MaxValue,
+                TimeSpan.FromSeconds(o.FsyncSeconds), ct);
+        }));
+        Drop(peer, b);
+        var c = NewStream("c");
+        Add(Guard(peer, "latency-c", () =>
+        {
+            peer.CreateStream(c);
+            return new OpenLoopProducer(peer, c, o.Rate, o.Seconds, CompareOptions.LatencyMessageBytes).Run("latency-c", ct);
+        }));
+        Drop(peer, c);
+
+        await peer.ConfigureAsync(AckDurability.PageCache, ct);
+        var d = NewStream("d");
+        Add(Guard(peer, "e2e", () =>
+        {
+            peer.CreateStream(d);
+            return EndToEndWorkload.Run(peer, d, o.Rate, o.Seconds, CompareOptions.LatencyMessageBytes, ct);
+        }));
+        Drop(peer, d);
+    }
+
+    // Valid as a category, a Redis key and a NATS stream name (no dots).
+    private static string NewStream(string workload) => $"cmp-{workload}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
+
+    private static WorkloadResult Guard(IPeer peer, string workload, Func<WorkloadResult> run)
+    {
+        try
+        {
+            return run();
+        }
+#pragma warning disable CA1031 // a setup failure (stream, group) is this workload's failure; the next one still runs
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            return new WorkloadResult(workload, peer.Name, 0, 0, 0, default, $"{e.GetType().Name}: {e.Message}" + (Environment.GetEnvironmentVariable("BENCH_DEBUG") is null ? "" : e.StackTrace));
+        }
+    }
+
+    private static void Drop(IPeer peer, string stream)
+    {
+        try
+        {
+            peer.DropStream(stream);
+        }
+#pragma warning disable CA1031 // cleanup only: a stream left behind dies with the peer's temporary directory
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Console.Error.WriteLine($"{peer.Name}: could not delete {stream}: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using System.Text.Json;
+using OrleansBus.Testing;
+
+namespace OrleansBus.IntegrationTests.Benchmarks;
+
+/// <summary>
+/// The comparison benchmark (<c>OrleansBus.Benchmarks compare</c>) still runs end to end: our silo only (Redis and
+/// NATS are not test dependencies; tests/bench-compare.sh installs them for real runs), tiny sizes. It asserts that
+/// every workload ran and the table and JSON have our figures, never how fast anything is.
+/// </summary>
+public sealed class CompareSmokeTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
+
+    [Fact]
+    public async Task Compare_tiny_on_our_silo_prints_a_table_with_every_workload()
+    {
+        var dll = Path.Combine(RepoPaths.Root, "tests", "OrleansBus.Benchmarks", "bin", RepoPaths.BuildConfiguration, "net10.0", "OrleansBus.Benchmarks.dll");
+        Assert.True(File.Exists(dll), $"The benchmark is not built: {dll} is missing. Build it first: dotnet build OrleansBus.sln -c {RepoPaths.BuildConfiguration}");
+        RepoPaths.SiloDll(); // throws with a build hint when the silo is missing
+        var json = Path.Combine(Path.GetTempPath(), $"compare-smoke-{Guid.NewGuid():N}.json");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in (string[])[dll, "compare", "--only", "orleansbus", "--tiny", "--json", json])
+            info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using (var wait = new CancellationTokenSource(Timeout))
+        {
+            try
+            {
+                await process.WaitForExitAsync(wait.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true); // only what this test started: the benchmark and its silo
+                Assert.Fail($"compare --tiny did not finish within {Timeout.TotalSeconds:F0} s.\n{await stdout}\n{await stderr}");
+            }
+        }
+        var output = await stdout;
+        try
+        {
+            Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}\n{output}\n{await stderr}");
+            foreach (var row in (string[])["(a) produce", "(b) produce 1 KiB, fsync", "(c) produce latency", "(d) end to end", "raw read", "(e) consume + ack, 1 consumer", "(e) consume + ack, 4 consumers"])
+                Assert.Contains(row, output, StringComparison.Ordinal);
+            Assert.Contains("compare: OK", output, StringComparison.Ordinal);
+            using var report = JsonDocument.Parse(await File.ReadAllBytesAsync(json));
+            var rows = report.RootElement.GetProperty("rows");
+            Assert.True(rows.GetArrayLength() >= 12, $"only {rows.GetArrayLength()} rows:\n{output}");
+            foreach (var row in rows.EnumerateArray())
+                Assert.True(row.GetProperty("orleansBus").ValueKind == JsonValueKind.Number, $"no OrleansBus figure in {row}");
+            Assert.True(report.RootElement.GetProperty("limits").GetProperty("ddFdatasyncMiBps").GetDouble() > 0, "dd conv=fdatasync was not measured");
+        }
+        finally
+        {
+            File.Delete(json);
+        }
+    }
+}
