@@ -23,6 +23,7 @@ internal static class PostgresLauncher
         if (tools.AsPostgresUser)
         {
             EnsurePostgresUser();
+            (dataDir, logPath) = await ReachableByPostgresAsync(tools, dataDir, logPath, cancellationToken);
         }
         await PrepareLogAsync(tools, logPath, cancellationToken);
         if (!File.Exists(Path.Combine(dataDir, "PG_VERSION")))
@@ -37,6 +38,36 @@ internal static class PostgresLauncher
         var pid = ReadPostmasterPid(dataDir)
             ?? throw new StartupException($"PostgreSQL started but {dataDir}/postmaster.pid names no process; its log is {logPath}");
         return new PostgresServer(tools, dataDir, port, pid, logPath);
+    }
+
+    /// <summary>
+    /// As root, PostgreSQL runs as the postgres OS user, which cannot enter a folder under a private parent (a clone in
+    /// /root, a mktemp -d folder). Then its data and log go to <c>/var/tmp/orleansbus-apphost/&lt;hash of the path&gt;/</c>
+    /// instead (kept across runs like the rest of --data), and a line says so; nothing of the user's folders is changed.
+    /// </summary>
+    private static async Task<(string DataDir, string LogPath)> ReachableByPostgresAsync(PostgresTools tools, string dataDir, string logPath, CancellationToken cancellationToken)
+    {
+        var parent = Path.GetDirectoryName(dataDir)!;
+        Directory.CreateDirectory(parent);
+        try
+        {
+            await tools.RunAsync("test", ["-x", parent, "-a", "-w", Path.GetDirectoryName(logPath)!], "not reachable", cancellationToken, fileName: "/usr/bin/test");
+            return (dataDir, logPath);
+        }
+        catch (StartupException)
+        {
+            var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(dataDir)))[..12];
+            var home = Path.Combine("/var/tmp/orleansbus-apphost", key);
+            var open = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead
+                | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+            if (!OperatingSystem.IsWindows()) // root and runuser: Linux only
+            {
+                Directory.CreateDirectory("/var/tmp/orleansbus-apphost", open);
+                Directory.CreateDirectory(home, open);
+            }
+            Console.WriteLine($"note: the postgres OS user cannot reach {parent}; PostgreSQL keeps its data and log in {home}");
+            return (Path.Combine(home, "postgres"), Path.Combine(home, "postgres.log"));
+        }
     }
 
     /// <summary><c>OBUS_PG_BIN</c>, else <c>/usr/local/bin</c>, else the newest <c>/usr/lib/postgresql/&lt;major&gt;/bin</c>.</summary>
