@@ -1,7 +1,11 @@
 using OrleansBus.Silo.Api;
 using OrleansBus.Silo.Hosting;
 
-var builder = WebApplication.CreateSlimBuilder(args);
+// Content root = the app's own folder, not the working directory: its appsettings.json then applies wherever the process
+// is started from (per-request framework logging off by default: at Information it cost a console line per request),
+// and the configuration file watcher watches that folder, never the working directory — which holds ./data, whose
+// every chunk write it would otherwise be woken for.
+var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddBusSilo();
 var app = builder.Build();
 app.UseMiddleware<RawCategoryNameCheck>();
