@@ -51,7 +51,9 @@ internal static class PostgresLauncher
         Directory.CreateDirectory(parent);
         try
         {
-            await tools.RunAsync("test", ["-x", parent, "-a", "-w", Path.GetDirectoryName(logPath)!], "not reachable", cancellationToken, fileName: "/usr/bin/test");
+            // Searchable is enough: the data folder is created and the log file pre-created by root, then handed over.
+            Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
+            await tools.RunAsync("test", ["-x", parent, "-a", "-x", Path.GetDirectoryName(logPath)!], "not reachable", cancellationToken, fileName: "/usr/bin/test");
             return (dataDir, logPath);
         }
         catch (StartupException)
