@@ -63,8 +63,7 @@ public static partial class ChukchaEndpoints
             var state = chunk.State;
             if (state == ChunkStates.Expired)
                 continue; // its data is gone
-            var final = state != ChunkStates.Active;
-            list.Add(new ChukchaChunk(chunk.Name, Complete: final, final && chunk.FinalSize >= 0 ? chunk.FinalSize : chunk.Size));
+            list.Add(new ChukchaChunk(chunk.Name, Complete: state != ChunkStates.Active, chunk.KnownSize));
         }
         // By name, as chukcha lists its directory: "<owner>-chunk<seq:000000000>" sorts by sequence within an owner.
         list.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));

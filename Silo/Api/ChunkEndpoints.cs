@@ -26,8 +26,7 @@ public static class ChunkEndpoints
         for (var i = 0; i < chunks.Length; i++)
         {
             var c = chunks[i];
-            var final = c.IsForeign && c.FinalSize >= 0;
-            infos[i] = new ChunkInfo(c.Name, c.Owner, c.State, final ? c.FinalSize : c.Size, final ? c.FinalMessages : c.Messages);
+            infos[i] = new ChunkInfo(c.Name, c.Owner, c.State, c.KnownSize, c.KnownMessages);
         }
         return Results.Json(infos, BusJsonContext.Default.ChunkInfoArray);
     }

@@ -54,8 +54,11 @@ public static class ClusterEndpoints
             await BusErrors.ChunkNotFound(category, chunk).ExecuteAsync(http);
             return;
         }
-        using var tail = target.IsForeign && target.Size <= offset ? null : ChunkTail.Read(target, offset, indexOffset, (int)Math.Min(maxBytes, int.MaxValue / 2));
-        if (tail is null && !(target.IsForeign && target.Size <= offset))
+        // A copy shorter than the caller's position simply has nothing new for it (another source may); an own chunk
+        // asked past its end, or off a batch boundary, is a bad request.
+        var copyBehind = target.IsForeign && offset >= target.Size;
+        using var tail = copyBehind ? null : ChunkTail.Read(target, offset, indexOffset, (int)Math.Min(maxBytes, int.MaxValue / 2));
+        if (tail is null && !copyBehind)
         {
             await BusErrors.OffsetOutOfRange(offset, target.Size).ExecuteAsync(http);
             return;

@@ -78,6 +78,8 @@ public sealed partial class ClusterReads(
         {
             var rows = await metadata.ListChunksAsync(log.Name, CancellationToken.None);
             _replicas[log.Name] = await metadata.Cluster.ListReplicasAsync(log.Name, CancellationToken.None);
+            var known = log.Chunks.Count;
+            var changed = false;
             foreach (var row in rows)
             {
                 if (row.Owner == store.SiloId)
@@ -87,8 +89,10 @@ public sealed partial class ClusterReads(
                     continue;
                 chunk.FinalMessages = row.Messages;
                 chunk.ApplyCatalog(row.State, row.Size, row.SealedAt, row.SealedBy);
+                changed = true;
             }
-            log.SignalDataArrived(); // new chunks may have appeared: waiting polls look again
+            if (changed || log.Chunks.Count != known)
+                log.SignalDataArrived(); // new or newly sealed chunks: waiting polls look again
         }
         catch (MetadataStoreException e)
         {

@@ -28,7 +28,7 @@ public sealed class PeerClient : IDisposable
     { Timeout = TimeSpan.FromSeconds(30) };
 
     /// <summary>Batches of the chunk after (offset, indexOffset) as <paramref name="address"/> holds them; null when it cannot serve them.</summary>
-    internal async Task<PulledTail?> PullAsync(string address, string category, string chunk, long offset, long indexOffset, int maxBytes, CancellationToken cancellationToken)
+    internal async Task<ChunkTail?> PullAsync(string address, string category, string chunk, long offset, long indexOffset, int maxBytes, CancellationToken cancellationToken)
     {
         var uri = $"{address}/cluster/v1/chunks/{category}/{chunk}?offset={offset}&index_offset={indexOffset}&max_bytes={maxBytes}";
         try
@@ -44,7 +44,7 @@ public sealed class PeerClient : IDisposable
             {
                 await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
                 await body.ReadExactlyAsync(buffer.AsMemory(0, (int)length), cancellationToken);
-                return new PulledTail(buffer, (int)(length - indexLength), (int)indexLength);
+                return new ChunkTail(buffer, (int)(length - indexLength), (int)indexLength);
             }
             catch
             {
@@ -111,20 +111,4 @@ public sealed class PeerClient : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
-}
-
-/// <summary>Pulled batches: data then index bytes in one pooled buffer.</summary>
-internal sealed class PulledTail(byte[] buffer, int dataLength, int indexLength) : IDisposable
-{
-    private byte[]? _buffer = buffer;
-    public ReadOnlyMemory<byte> Data => (_buffer ?? []).AsMemory(0, dataLength);
-    public ReadOnlyMemory<byte> Index => (_buffer ?? []).AsMemory(dataLength, indexLength);
-    public int DataLength => dataLength;
-
-    public void Dispose()
-    {
-        var rented = Interlocked.Exchange(ref _buffer, null);
-        if (rented is not null)
-            ArrayPool<byte>.Shared.Return(rented);
-    }
 }

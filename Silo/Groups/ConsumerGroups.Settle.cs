@@ -78,11 +78,9 @@ public sealed partial class ConsumerGroups
             var chunk = log.FindChunk(row.Chunk);
             if (chunk is null)
                 continue;
-            // A sealed chunk of another silo counts to its final size, however much of it was copied here so far.
-            var final = chunk.IsForeign && chunk.FinalSize >= 0;
-            var size = final ? chunk.FinalSize : chunk.Size;
+            var size = chunk.KnownSize; // another silo's sealed chunk counts whole, however much was copied here
             var bytes = Math.Max(0, size - row.AckedOffset);
-            var behind = Math.Max(0, (final ? chunk.FinalMessages : chunk.Messages) - row.AckedMessages);
+            var behind = Math.Max(0, chunk.KnownMessages - row.AckedMessages);
             lagBytes += bytes;
             lagMessages += behind;
             if (bytes > 0 && oldestMs is null && ChunkIndexReader.BatchAt(chunk, row.AckedOffset) is { } batch)

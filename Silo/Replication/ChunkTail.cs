@@ -3,7 +3,10 @@ using OrleansBus.Silo.Storage;
 
 namespace OrleansBus.Silo.Replication;
 
-/// <summary>Whole batches of a chunk past a position, with their index entries: what a copy appends next.</summary>
+/// <summary>
+/// Whole batches of a chunk past a position, with their index entries: what a copy appends next — read from a local chunk
+/// to push or serve, or received from a peer's pull reply. Data then index bytes in one pooled buffer.
+/// </summary>
 internal sealed class ChunkTail(byte[] buffer, int dataLength, int indexLength) : IDisposable
 {
     private byte[]? _buffer = buffer;

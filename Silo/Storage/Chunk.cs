@@ -64,6 +64,15 @@ public sealed class Chunk : IDisposable
     /// <summary>Messages the catalog recorded at the seal (foreign chunks: the copy here may hold fewer so far).</summary>
     public long FinalMessages { get; internal set; }
 
+    /// <summary>
+    /// The size the cluster knows: a sealed foreign chunk's catalog size (however much of it was copied here so far),
+    /// else what is readable here. Listings and lag count this; reads go by <see cref="Size"/>.
+    /// </summary>
+    public long KnownSize => IsForeign && FinalSize >= 0 ? FinalSize : Size;
+
+    /// <summary>Messages to go with <see cref="KnownSize"/>.</summary>
+    public long KnownMessages => IsForeign && FinalSize >= 0 ? FinalMessages : Messages;
+
     /// <summary>Who sealed it: the owner, or the replica that sealed it for a dead owner (and archives it).</summary>
     public string? SealedBy { get; internal set; }
 
