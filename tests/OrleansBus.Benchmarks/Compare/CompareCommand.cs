@@ -41,9 +41,8 @@ internal static class CompareCommand
         var memKiB = MemTotalKiB();
         Console.WriteLine($"compare  {started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {memKiB / 1024} MiB memory, .NET {Environment.Version}" +
             (o.Tiny ? ", --tiny" : ""));
-        var limits = MachineLimits.Measure(o.DdMiB);
-        Console.WriteLine($"machine  dd {o.DdMiB} MiB conv=fdatasync {limits.DdFdatasyncMiBps:F0} MiB/s, dd into new page-cache pages {limits.DdPageCacheMiBps:F0} MiB/s, " +
-            $"memcpy (warm) {limits.MemcpyMiBps:F0} MiB/s, loopback TCP {limits.LoopbackTcpMiBps:F0} MiB/s");
+        var limits = MachineLimits.Measure(o.DdMiB, o.FdatasyncCount);
+        Console.WriteLine("machine  " + MachineLimits.Describe(limits));
         var (results, versions, pageCache, fsync) = (new List<WorkloadResult>(), new Dictionary<string, string>(), new Dictionary<string, string>(), new Dictionary<string, string>());
         foreach (var create in peers)
         {

@@ -17,15 +17,16 @@ internal sealed class CompareOptions
           --only LIST            comma list of orleansbus, redis, nats (default all three)
           --tiny                 a seconds-long smoke run: tiny sizes, no warm-up
           --mib N                (a) MiB of 100 B messages to produce in 1 MiB batches (default 128)
-          --producers N          (b) concurrent fsync producers (default 16)
-          --fsync-batch N        (b) 1 KiB messages per request (default 1)
-          --fsync-seconds S      (b) how long to produce (default 5)
+          --producers N          (b1), (b2) concurrent fsync producers (default 16)
+          --fsync-batch N        (b2) 1 KiB messages per request (default 256; (b1) always sends 1)
+          --fsync-seconds S      (b1), (b2) how long each produces (default 5)
           --rate R               (c), (d) messages per second (default 1000)
           --seconds S            (c), (d) how long (default 10)
           --consumers N[,N...]   (e) consumer counts, one phase each (default 1,4)
           --max-phase-seconds S  cap for (a) and each (e) phase (default 20)
           --warmup-mib K         untimed produce + consume per system first (default 8)
-          --dd-mib N             size of the dd and loopback measurements (default 512)
+          --dd-mib N             MiB each machine dd writes, and the loopback measurement sends (default 256)
+          --fdatasync-count N    machine: 1 KiB appends each timed with its fdatasync, capped at 10 s (default 1000)
           --json PATH            also write the table as JSON
           --help                 print this text
 
@@ -35,14 +36,15 @@ internal sealed class CompareOptions
     public bool Tiny { get; private set; }
     public int ProduceMiB { get; private set; } = 128;
     public int Producers { get; private set; } = 16;
-    public int FsyncBatch { get; private set; } = 1;
+    public int FsyncBatch { get; private set; } = 256;
     public double FsyncSeconds { get; private set; } = 5;
     public int Rate { get; private set; } = 1000;
     public double Seconds { get; private set; } = 10;
     public int[] Consumers { get; private set; } = [1, 4];
     public double MaxPhaseSeconds { get; private set; } = 20;
     public int WarmupMiB { get; private set; } = 8;
-    public int DdMiB { get; private set; } = 512;
+    public int DdMiB { get; private set; } = 256;
+    public int FdatasyncCount { get; private set; } = 1000;
     public string? JsonPath { get; private set; }
     public bool ShowHelp { get; private set; }
 
@@ -73,7 +75,7 @@ internal sealed class CompareOptions
     private void MakeTiny()
     {
         Tiny = true;
-        (ProduceMiB, FsyncSeconds, Seconds, WarmupMiB, DdMiB, MaxPhaseSeconds) = (2, 0.5, 0.5, 0, 8, 5);
+        (ProduceMiB, FsyncSeconds, Seconds, WarmupMiB, DdMiB, FdatasyncCount, MaxPhaseSeconds) = (2, 0.5, 0.5, 0, 8, 100, 5);
     }
 
     private string? Apply(string name, string value) => name switch
@@ -89,6 +91,7 @@ internal sealed class CompareOptions
         "--max-phase-seconds" => Real(name, value, 1, 3600, v => MaxPhaseSeconds = v),
         "--warmup-mib" => Int(name, value, 0, 4096, v => WarmupMiB = v),
         "--dd-mib" => Int(name, value, 1, 65536, v => DdMiB = v),
+        "--fdatasync-count" => Int(name, value, 1, 100_000, v => FdatasyncCount = v),
         "--json" => Set(() => JsonPath = value),
         _ => $"Unknown option '{name}'.",
     };

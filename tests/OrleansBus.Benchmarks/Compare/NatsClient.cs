@@ -1,16 +1,26 @@
 using System.Buffers.Text;
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 
 namespace OrleansBus.Benchmarks.Compare;
 
-/// <summary>One message as read: subject, reply subject, status (from HMSG headers, 0 if none) and payload.</summary>
-internal readonly ref struct NatsMessage(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int status, ReadOnlySpan<byte> payload)
+/// <summary>One message as read: subject, reply subject, status (from HMSG headers, 0 if none), headers and payload.</summary>
+internal readonly ref struct NatsMessage(ReadOnlySpan<byte> subject, ReadOnlySpan<byte> reply, int status, ReadOnlySpan<byte> headers, ReadOnlySpan<byte> payload)
 {
     public ReadOnlySpan<byte> Subject { get; } = subject;
     public ReadOnlySpan<byte> Reply { get; } = reply;
     public int Status { get; } = status;
+    public ReadOnlySpan<byte> Headers { get; } = headers;
     public ReadOnlySpan<byte> Payload { get; } = payload;
+
+    /// <summary>"408 Request Timeout" from "NATS/1.0 408 Request Timeout\r\n...", for error messages.</summary>
+    public string StatusLine()
+    {
+        var end = Headers.IndexOf("\r\n"u8);
+        var line = end < 0 ? Headers : Headers[..end];
+        return Encoding.ASCII.GetString(line.Length > 9 ? line[9..] : line);
+    }
 }
 
 /// <summary>
@@ -21,6 +31,8 @@ internal readonly ref struct NatsMessage(ReadOnlySpan<byte> subject, ReadOnlySpa
 /// </summary>
 internal sealed class NatsClient : IDisposable
 {
+    /// <summary>How long a request waits for its answer (an API reply, a publish ack) before the workload fails.</summary>
+    public const int ReplyTimeoutMs = 60_000;
     private readonly WireConnection _c;
     private readonly byte[] _subject = new byte[512], _reply = new byte[512];
     private int _requests;
@@ -72,7 +84,7 @@ internal sealed class NatsClient : IDisposable
         Publish(Encoding.ASCII.GetBytes(subject), reply, Encoding.UTF8.GetBytes(json));
         while (true)
         {
-            var m = Next();
+            var m = Next($"answer to {subject}");
             if (!m.Subject.SequenceEqual(reply))
                 continue;
             var answer = Encoding.UTF8.GetString(m.Payload);
@@ -81,19 +93,34 @@ internal sealed class NatsClient : IDisposable
         }
     }
 
-    /// <summary>Blocks for the next MSG or HMSG, answering PINGs on the way; -ERR throws.</summary>
-    public NatsMessage Next()
+    /// <summary>The next MSG or HMSG; a <see cref="TimeoutException"/> naming <paramref name="awaited"/> if none comes within <see cref="ReplyTimeoutMs"/>.</summary>
+    public NatsMessage Next(string awaited) =>
+        TryNext(ReplyTimeoutMs, out var m) ? m : throw new TimeoutException($"nats: no {awaited} within {ReplyTimeoutMs / 1000} s");
+
+    /// <summary>
+    /// Waits up to <paramref name="timeoutMs"/> (pending output is sent first) for the next MSG or HMSG, answering
+    /// PINGs and skipping INFO on the way; false if none came. -ERR throws. The wait covers control lines too, so a
+    /// PING never turns a bounded wait into a blocking read.
+    /// </summary>
+    public bool TryNext(int timeoutMs, out NatsMessage message)
     {
-        while (true)
+        var deadline = Stopwatch.GetTimestamp() + timeoutMs * Stopwatch.Frequency / 1000;
+        // Remaining time rounded up, so the wait never ends before the deadline.
+        while (_c.WaitReadable((int)Math.Max(0, (deadline - Stopwatch.GetTimestamp() + Stopwatch.Frequency / 1000 - 1) * 1000 / Stopwatch.Frequency)))
         {
             var line = _c.ReadLine();
             if (line.StartsWith("MSG "u8) || line.StartsWith("HMSG "u8))
-                return ReadMessage(line);
+            {
+                message = ReadMessage(line);
+                return true;
+            }
             if (line.SequenceEqual("PING"u8))
-                _c.Write("PONG\r\n"u8); // flushed before the next blocking read
+                _c.Write("PONG\r\n"u8); // flushed by the next wait
             else if (line.StartsWith("-ERR"u8))
                 throw new IOException("nats: " + Encoding.UTF8.GetString(line));
         }
+        message = default;
+        return false;
     }
 
     // MSG <subject> <sid> [reply] <bytes>   |   HMSG <subject> <sid> [reply] <header bytes> <total bytes>
@@ -113,7 +140,7 @@ internal sealed class NatsClient : IDisposable
         // "NATS/1.0 408 Request Timeout\r\n...": a status line from the server, not a stored message.
         if (headerBytes >= 12 && data[8] == (byte)' ' && Utf8Parser.TryParse(data.Slice(9, 3), out int code, out _))
             status = code;
-        return new NatsMessage(_subject.AsSpan(0, subjectLength), _reply.AsSpan(0, replyLength), status, data[headerBytes..]);
+        return new NatsMessage(_subject.AsSpan(0, subjectLength), _reply.AsSpan(0, replyLength), status, data[..headerBytes], data[headerBytes..]);
     }
 
     private static int Split(ReadOnlySpan<byte> line, Span<Range> parts)

@@ -93,7 +93,8 @@ internal sealed class NatsPeer : IPeer
             client.Flush();
             for (var acked = 0; acked < count;)
             {
-                var m = client.Next();
+                if (!client.TryNext(NatsClient.ReplyTimeoutMs, out var m))
+                    throw new TimeoutException($"nats: {acked} of {count} publish acks within {NatsClient.ReplyTimeoutMs / 1000} s");
                 if (!m.Subject.SequenceEqual(_acks))
                     continue;
                 if (m.Status != 0 || m.Payload.IndexOf("\"error\""u8) >= 0)

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace OrleansBus.Benchmarks.Compare;
 
 /// <summary>
-/// Workloads (a) and (b): W producer threads, each with its own connection, send batches of fixed-size messages and
+/// Workloads (a), (b1) and (b2): W producer threads, each with its own connection, send batches of fixed-size messages and
 /// wait for each batch's acknowledgement before the next (closed loop). Batch numbers come from one counter, so the
 /// sequence numbers acknowledged are always 0..N-1 with none missing; the loop ends at the planned count or when
 /// the deadline has passed (a batch under way still completes). Latency is per batch request.

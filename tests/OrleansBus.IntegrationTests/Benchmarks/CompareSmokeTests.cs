@@ -7,7 +7,8 @@ namespace OrleansBus.IntegrationTests.Benchmarks;
 /// <summary>
 /// The comparison benchmark (<c>OrleansBus.Benchmarks compare</c>) still runs end to end: our silo only (Redis and
 /// NATS are not test dependencies; tests/bench-compare.sh installs them for real runs), tiny sizes. It asserts that
-/// every workload ran and the table and JSON have our figures, never how fast anything is.
+/// every workload ran, the table and JSON have our figures and every machine limit (the dd runs, the 1 KiB append +
+/// fdatasync latency), and the targets quote them; never how fast anything is.
 /// </summary>
 public sealed class CompareSmokeTests
 {
@@ -42,15 +43,23 @@ public sealed class CompareSmokeTests
         try
         {
             Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}\n{output}\n{await stderr}");
-            foreach (var row in (string[])["(a) produce", "(b) produce 1 KiB, fsync", "(c) produce latency", "(d) end to end", "raw read", "(e) consume + ack, 1 consumer", "(e) consume + ack, 4 consumers"])
+            foreach (var row in (string[])["(a) produce", "(b1) produce 1 KiB, fsync", "(b2) produce 1 KiB, fsync", "(c) produce latency", "(d) end to end", "raw read",
+                "(e) consume + ack, 1 consumer", "(e) consume + ack, 4 consumers", "machine fdatasync p99"])
                 Assert.Contains(row, output, StringComparison.Ordinal);
             Assert.Contains("compare: OK", output, StringComparison.Ordinal);
             using var report = JsonDocument.Parse(await File.ReadAllBytesAsync(json));
             var rows = report.RootElement.GetProperty("rows");
-            Assert.True(rows.GetArrayLength() >= 12, $"only {rows.GetArrayLength()} rows:\n{output}");
+            Assert.True(rows.GetArrayLength() >= 21, $"only {rows.GetArrayLength()} rows:\n{output}");
             foreach (var row in rows.EnumerateArray())
                 Assert.True(row.GetProperty("orleansBus").ValueKind == JsonValueKind.Number, $"no OrleansBus figure in {row}");
-            Assert.True(report.RootElement.GetProperty("limits").GetProperty("ddFdatasyncMiBps").GetDouble() > 0, "dd conv=fdatasync was not measured");
+            Assert.Contains(rows.EnumerateArray(), r => r.GetProperty("workload").GetString()!.StartsWith("(b2)", StringComparison.Ordinal)
+                && r.GetProperty("target").GetString()!.Contains("dd conv=fdatasync", StringComparison.Ordinal));
+            Assert.Contains(rows.EnumerateArray(), r => r.GetProperty("note").GetString()?.StartsWith("machine fdatasync p99", StringComparison.Ordinal) == true);
+            var limits = report.RootElement.GetProperty("limits");
+            foreach (var field in (string[])["ddNewPagesMiBps", "ddCachedPagesMiBps", "ddFdatasyncNewFileMiBps", "memcpyWarmMiBps", "loopbackTcpMiBps"])
+                Assert.True(limits.GetProperty(field).GetDouble() > 0, $"{field} was not measured: {limits}");
+            Assert.True(limits.GetProperty("appendFdatasyncCount").GetInt32() > 0, $"no 1 KiB append + fdatasync was timed: {limits}");
+            Assert.True(limits.GetProperty("appendFdatasyncMs").GetProperty("p99").GetDouble() > 0, $"no fdatasync latency: {limits}");
         }
         finally
         {
