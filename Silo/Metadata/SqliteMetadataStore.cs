@@ -12,6 +12,7 @@ namespace OrleansBus.Silo.Metadata;
 public sealed class SqliteMetadataStore : SqlMetadataStore
 {
     private readonly string _connectionString;
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, ConnectionMode> _modes = new();
 
     public SqliteMetadataStore(string databasePath)
     {
@@ -114,9 +115,17 @@ public sealed class SqliteMetadataStore : SqlMetadataStore
         try
         {
             await connection.OpenAsync(cancellationToken);
-            await using var pragma = connection.CreateCommand();
-            pragma.CommandText = durable ? "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;" : "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;";
-            await pragma.ExecuteNonQueryAsync(cancellationToken);
+            // PRAGMAs stay set on a pooled connection, so each one is configured only when its mode changes:
+            // a PRAGMA statement per call cost about as much as the query it preceded.
+            var mode = _modes.GetOrCreateValue(connection.Handle!);
+            var wanted = durable ? SyncMode.Full : SyncMode.Normal;
+            if (mode.Current != wanted)
+            {
+                await using var pragma = connection.CreateCommand();
+                pragma.CommandText = durable ? "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;" : "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;";
+                await pragma.ExecuteNonQueryAsync(cancellationToken);
+                mode.Current = wanted;
+            }
             return connection;
         }
         catch (SqliteException e)
@@ -124,6 +133,14 @@ public sealed class SqliteMetadataStore : SqlMetadataStore
             await connection.DisposeAsync();
             throw new MetadataStoreException($"Cannot open the SQLite metadata store: {e.Message}", e);
         }
+    }
+
+    private enum SyncMode { Unset, Normal, Full }
+
+    /// <summary>The synchronous setting of one pooled native connection (a connection is used by one caller at a time).</summary>
+    private sealed class ConnectionMode
+    {
+        public SyncMode Current;
     }
 
     /// <summary>The one place SQLite errors become <see cref="MetadataStoreException"/>.</summary>
