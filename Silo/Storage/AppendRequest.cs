@@ -26,6 +26,9 @@ internal sealed class AppendRequest(ReadOnlySequence<byte> batch, int messages, 
     // Set by the writer when it places the batch.
     public Chunk? Chunk { get; set; }
     public long Offset { get; set; }
+
+    /// <summary>Where the batch landed; what <see cref="Completion"/> gives once the promised durability is met.</summary>
+    public AppendResult Result => new(Chunk!.Name, Offset, Batch.Length, Messages, Fsync);
 }
 
 /// <summary>Asks the writer to seal its active chunk: always (shutdown) or only when it is older than a cutoff.</summary>

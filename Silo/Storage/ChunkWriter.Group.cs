@@ -5,7 +5,7 @@ namespace OrleansBus.Silo.Storage;
 
 public sealed partial class ChunkWriter
 {
-    /// <summary>Writes the queued group with one vectored write, indexes it, publishes it, syncs once if asked.</summary>
+    /// <summary>Writes the queued group with one vectored write, indexes it, publishes it, and acknowledges it or queues its sync.</summary>
     private void FlushGroup()
     {
         if (_group.Count == 0)
@@ -14,7 +14,6 @@ public sealed partial class ChunkWriter
         var start = _activeSize;
         var position = start;
         var messages = _activeMessages;
-        var needsSync = false;
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         for (var i = 0; i < _group.Count; i++)
         {
@@ -23,7 +22,6 @@ public sealed partial class ChunkWriter
             append.Offset = position;
             position += append.Batch.Length;
             messages += append.Messages;
-            needsSync |= append.Fsync;
             foreach (var segment in append.Batch)
                 _segments.Add(segment);
             new IndexEntry(position, append.Messages, append.Crc, now).WriteTo(_indexBuffer.AsSpan(i * IndexEntry.Size, IndexEntry.Size));
@@ -50,30 +48,16 @@ public sealed partial class ChunkWriter
         _log.Listener?.Invoke()?.Published(chunk);
         Log.BatchesWritten(_logger, _log.Name, chunk.Name, _group.Count, position - start);
 
-        Exception? syncError = null;
-        if (needsSync)
-        {
-            try
-            {
-                NativeFile.DataSync(_data!);
-                NativeFile.DataSync(_index!);
-                Interlocked.Increment(ref _syncs);
-            }
-            catch (IOException e)
-            {
-                // The bytes are written (and visible) but not known durable: fsync callers get an error
-                // and may retry (at-least-once); page-cache callers got what they asked for.
-                syncError = e;
-                Log.SyncFailed(_logger, e, chunk.DataPath);
-            }
-        }
+        var fsyncs = 0;
         foreach (var append in _group)
         {
-            if (append.Fsync && syncError is not null)
-                append.Completion.TrySetException(new IOException($"fdatasync of {chunk.Name} failed.", syncError));
+            if (append.Fsync)
+                fsyncs++;
             else
-                append.Completion.TrySetResult(new AppendResult(chunk.Name, append.Offset, append.Batch.Length, append.Messages, append.Fsync));
+                append.Completion.TrySetResult(append.Result); // page cache: written and visible is what was asked
         }
+        if (fsyncs > 0)
+            _syncer.Enqueue(chunk, _data!, _index!, [.. _group.Where(a => a.Fsync)]);
         _group.Clear();
         _segments.Clear();
     }
@@ -161,7 +145,7 @@ public sealed partial class ChunkWriter
     private void RotateOut()
     {
         var chunk = _active!;
-        _sealer.Enqueue(new SealJob(chunk, _data!, _index!, _activeSize, _activeMessages));
+        _syncer.Seal(new SealJob(chunk, _data!, _index!, _activeSize, _activeMessages)); // after the syncs queued before it
         Volatile.Write(ref _active, null);
         _log.Listener?.Invoke()?.RotatedOut(chunk);
         _data = _index = null;

@@ -8,8 +8,9 @@ namespace OrleansBus.Silo.Storage;
 /// <summary>
 /// The single writer of one category on this silo. Producers enqueue validated batches; one loop drains
 /// everything queued, writes it contiguously to the active chunk with one vectored write, appends the
-/// index entries, publishes the new size to readers, and — if any batch asked for fsync — issues one
-/// fdatasync that covers every batch of the group (group commit). A batch never spans two chunks.
+/// index entries, publishes the new size to readers, acknowledges the page-cache batches, and hands the fsync ones
+/// to <see cref="GroupSyncer"/>, whose one fdatasync covers every batch queued meanwhile (group commit) while this
+/// loop writes the next group. A batch never spans two chunks.
 /// Rotation: before a batch that would overflow MaxChunkBytes, and after the chunk reaches it; the
 /// sealed chunk is synced and recorded by <see cref="Sealer"/> off this loop so producers do not wait
 /// for a 64 MiB flush. Thread safe: any thread may call <see cref="AppendAsync"/>.
@@ -26,6 +27,7 @@ public sealed partial class ChunkWriter : IAsyncDisposable
     private readonly string _owner;
     private readonly Channel<WriterWork> _queue;
     private readonly Sealer _sealer;
+    private readonly GroupSyncer _syncer;
     private readonly Task _loop;
 
     private readonly List<AppendRequest> _group = new(MaxGroupBatches);
@@ -39,10 +41,9 @@ public sealed partial class ChunkWriter : IAsyncDisposable
     private long _activeSize;
     private long _activeMessages;
     private long _activeEntries;
-    private long _syncs;
 
     /// <summary>fdatasync calls made for produce batches (group commit makes this far fewer than fsync batches).</summary>
-    internal long Syncs => Interlocked.Read(ref _syncs);
+    internal long Syncs => _syncer.Syncs;
 
     internal ChunkWriter(CategoryLog log, IMetadataStore metadata, string owner, int queueLength, TimeProvider time, ILogger logger)
     {
@@ -57,6 +58,7 @@ public sealed partial class ChunkWriter : IAsyncDisposable
             SingleReader = true,
         });
         _sealer = new Sealer(metadata, time, logger, log.NotifySealed);
+        _syncer = new GroupSyncer(_sealer, logger);
         _loop = Task.Run(RunAsync);
     }
 
@@ -126,6 +128,7 @@ public sealed partial class ChunkWriter : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _loop;
+        await _syncer.DisposeAsync(); // acknowledges the last fsync batches and passes the last seal on
         await _sealer.DisposeAsync();
     }
 }
