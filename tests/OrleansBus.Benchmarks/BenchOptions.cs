@@ -32,6 +32,7 @@ internal sealed class BenchOptions
 
         dotnet run -c Release --project tests/OrleansBus.Benchmarks -- [options]
         dotnet run -c Release --project tests/OrleansBus.Benchmarks -- compare [--help]   (vs Redis and NATS)
+        dotnet run -c Release --project tests/OrleansBus.Benchmarks -- mixed [--seconds S]  (page-cache latency beside fsync producers)
 
           --url URL              silo base address, loopback only (default http://127.0.0.1:8080)
           --start-silo           start Silo/bin/Release/net10.0/OrleansBus.Silo.dll on a free port

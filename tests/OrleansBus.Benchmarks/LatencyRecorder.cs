@@ -16,6 +16,8 @@ internal sealed class LatencyRecorder(int expectedRequests)
     private long[] _ticks = new long[Math.Max(16, expectedRequests)];
     private int _count;
 
+    public int Count => _count;
+
     public void Record(long elapsedTicks)
     {
         if (_count == _ticks.Length)
