@@ -24,7 +24,7 @@ internal sealed class CompareOptions
           --seconds S            (c), (d) how long (default 10)
           --consumers N[,N...]   (e) consumer counts, one phase each (default 1,4)
           --max-phase-seconds S  cap for (a) and each (e) phase (default 20)
-          --warmup-mib K         untimed produce + consume per system first (default 8)
+          --warmup-mib K         untimed produce + consume (+ our raw read) per system first (default 32)
           --dd-mib N             MiB each machine dd writes, and the loopback measurement sends (default 256)
           --fdatasync-count N    machine: 1 KiB appends each timed with its fdatasync, capped at 10 s (default 1000)
           --json PATH            also write the table as JSON
@@ -42,7 +42,7 @@ internal sealed class CompareOptions
     public double Seconds { get; private set; } = 10;
     public int[] Consumers { get; private set; } = [1, 4];
     public double MaxPhaseSeconds { get; private set; } = 20;
-    public int WarmupMiB { get; private set; } = 8;
+    public int WarmupMiB { get; private set; } = 32; // enough requests for both sides' JIT tiering to settle
     public int DdMiB { get; private set; } = 256;
     public int FdatasyncCount { get; private set; } = 1000;
     public string? JsonPath { get; private set; }

@@ -33,7 +33,9 @@ internal static class CompareTable
         var a = "(a) produce 100 B, 1 MiB batches, page-cache";
         Row("produce-a", a, "msg/s", r => r.MessagesPerSecond, "≥ 2× Redis and ≥ 2× NATS",
             (ob, redis, nats) => (redis is null || ob >= 2 * redis) && (nats is null || ob >= 2 * nats));
-        Row("produce-a", a, "MiB/s", r => r.MiBPerSecond, "≥ 400 MiB/s", (ob, _, _) => ob >= 400);
+        // What this machine can put into new page-cache pages at all (one writer): a growing log writes only new pages.
+        Row("produce-a", a, "MiB/s", r => r.MiBPerSecond, "≥ 400 MiB/s", (ob, _, _) => ob >= 400,
+            limits.DdNewPagesMiBps > 0 ? $"machine: dd into new page-cache pages {limits.DdNewPagesMiBps:F0} MiB/s" : null);
         Row("produce-a", a, "p99 ms/batch", r => r.LatencyMs.P99);
         var b1 = $"(b1) produce 1 KiB, fsync, {o.Producers} producers, 1/request";
         Row("fsync-b1", b1, "msg/s", r => r.MessagesPerSecond);
@@ -54,15 +56,15 @@ internal static class CompareTable
         var d = $"(d) end to end, page-cache, {o.Rate}/s";
         Row("e2e", d, "p50 ms", r => r.LatencyMs.P50);
         Row("e2e", d, "p99 ms", r => r.LatencyMs.P99, "p99 < 10 ms", (ob, _, _) => ob < 10);
-        var read = Get("orleansbus", "read");
-        Row("read", "raw read (OrleansBus only), 1 MiB reads, 4 conn", "MiB/s", r => r.MiBPerSecond);
         foreach (var n in o.Consumers)
         {
+            var read = Get("orleansbus", $"read-{n}");
+            Row($"read-{n}", $"raw read (OrleansBus only), 1 MiB reads, {n} conn", "MiB/s", r => r.MiBPerSecond);
             var e = $"(e) consume + ack, {n} consumer{(n == 1 ? "" : "s")}";
             Row($"consume-{n}", e, "MiB/s", r => r.MiBPerSecond);
             Row($"consume-{n}", e, "msg/s", r => r.MessagesPerSecond);
             if (read is { MiBPerSecond: > 0 } && Get("orleansbus", $"consume-{n}") is { } ours)
-                rows.Add(new CompareRow(e, "× raw read", ours.MiBPerSecond / read.MiBPerSecond, null, null, null, null, "≥ 0.5× raw read",
+                rows.Add(new CompareRow(e, $"× raw read {n} conn", ours.MiBPerSecond / read.MiBPerSecond, null, null, null, null, "≥ 0.5× raw read",
                     ours.MiBPerSecond / read.MiBPerSecond >= 0.5));
         }
         return rows;
@@ -74,7 +76,7 @@ internal static class CompareTable
     {
         var sb = new StringBuilder();
         var width = rows.Count == 0 ? 48 : Math.Max(48, rows.Max(r => r.Workload.Length));
-        sb.AppendLine(CultureInfo.InvariantCulture, $"{"workload".PadRight(width)} {"metric",-15} {"OrleansBus",11} {"Redis",11} {"NATS",11} {"OB/Redis",9} {"OB/NATS",9}  target");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"{"workload".PadRight(width)} {"metric",-17} {"OrleansBus",11} {"Redis",11} {"NATS",11} {"OB/Redis",9} {"OB/NATS",9}  target");
         foreach (var r in rows)
         {
             var failed = (string system) => results.Exists(x => x.System == system && !x.Succeeded && r.Workload.Length > 0
@@ -82,7 +84,7 @@ internal static class CompareTable
             var verdict = r.Met is { } m ? m ? " — met" : " — NOT met" : "";
             var note = r.Note is null ? "" : r.Target.Length == 0 ? r.Note : $" ({r.Note})";
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"{r.Workload.PadRight(width)} {r.Metric,-15} {Cell(r.OrleansBus, failed("orleansbus")),11} {Cell(r.Redis, failed("redis")),11} {Cell(r.Nats, failed("nats")),11} " +
+                $"{r.Workload.PadRight(width)} {r.Metric,-17} {Cell(r.OrleansBus, failed("orleansbus")),11} {Cell(r.Redis, failed("redis")),11} {Cell(r.Nats, failed("nats")),11} " +
                 $"{Ratio(r.OrleansBusPerRedis),9} {Ratio(r.OrleansBusPerNats),9}  {r.Target}{verdict}{note}");
         }
         return sb.ToString();
@@ -95,7 +97,7 @@ internal static class CompareTable
         "fsync-b2" => label.StartsWith("(b2)", StringComparison.Ordinal),
         "latency-c" => label.StartsWith("(c)", StringComparison.Ordinal),
         "e2e" => label.StartsWith("(d)", StringComparison.Ordinal),
-        "read" => label.StartsWith("raw read", StringComparison.Ordinal),
+        _ when workload.StartsWith("read-", StringComparison.Ordinal) => label.StartsWith("raw read", StringComparison.Ordinal) && label.Contains($" {workload["read-".Length..]} conn", StringComparison.Ordinal),
         "start" => true, // the system never started: every row of it failed
         _ when workload.StartsWith("consume-", StringComparison.Ordinal) => label.Contains($"{workload["consume-".Length..]} consumer", StringComparison.Ordinal),
         _ => false,

@@ -79,10 +79,10 @@ internal sealed class OrleansBusPeer : IPeer
         new OrleansBusConsumer(Program.CreateClient(Url, 1), Url, stream, group, consumer, _groupsFromStart.GetValueOrDefault(group, true));
 
     /// <summary>The raw read of a category this compare run produced, as the load generator's read phase does it.</summary>
-    public async Task<PhaseResult> RawReadAsync(string category, ExpectedTotals produced, CancellationToken ct)
+    public async Task<PhaseResult> RawReadAsync(string category, ExpectedTotals produced, int connections, CancellationToken ct)
     {
-        var options = BenchOptions.Parse(["--message-bytes", $"{CompareOptions.ProduceMessageBytes}", "--connections", $"{CompareOptions.Connections}"], out _);
-        using var client = Program.CreateClient(Url, CompareOptions.Connections);
+        var options = BenchOptions.Parse(["--message-bytes", $"{CompareOptions.ProduceMessageBytes}", "--connections", $"{connections}"], out _);
+        using var client = Program.CreateClient(Url, connections);
         return await new ReadPhase(client, options, category).RunAsync("read", produced, ct);
     }
 

@@ -30,6 +30,8 @@ internal static class PeerSuite
                     (long)o.WarmupMiB * BenchOptions.MiB / CompareOptions.ProduceMessageBytes, cap, ct);
                 return p.Succeeded ? ConsumeWorkload.Run(peer, w, 1, p.Messages, CompareOptions.ProduceMessageBytes, cap, ct) : p;
             });
+            if (warm.Succeeded && peer is OrleansBusPeer warmed) // our raw read path too, so "read" is not measured cold
+                await warmed.RawReadAsync(w, new ExpectedTotals(warm.Messages, warm.Bytes), CompareOptions.Connections, ct);
             Drop(peer, w);
             Console.WriteLine($"{peer.Name,-10} warmup     {o.WarmupMiB} MiB produced and consumed (untimed){(warm.Succeeded ? "" : ": FAILED " + warm.Failure)}");
         }
@@ -44,8 +46,12 @@ internal static class PeerSuite
         Add(produced);
         if (produced.Succeeded && peer is OrleansBusPeer ours)
         {
-            var read = await ours.RawReadAsync(a, new ExpectedTotals(produced.Messages, produced.Bytes), ct);
-            Add(new WorkloadResult("read", peer.Name, read.Messages, read.Bytes, read.Seconds, read.LatencyMs, read.Failure));
+            // One raw read per consumer count, with as many connections: (e) compares like with like.
+            foreach (var connections in o.Consumers.Distinct())
+            {
+                var read = await ours.RawReadAsync(a, new ExpectedTotals(produced.Messages, produced.Bytes), connections, ct);
+                Add(new WorkloadResult($"read-{connections}", peer.Name, read.Messages, read.Bytes, read.Seconds, read.LatencyMs, read.Failure));
+            }
         }
         foreach (var consumers in o.Consumers)
         {

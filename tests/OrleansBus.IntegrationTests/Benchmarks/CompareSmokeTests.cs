@@ -43,13 +43,14 @@ public sealed class CompareSmokeTests
         try
         {
             Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}\n{output}\n{await stderr}");
-            foreach (var row in (string[])["(a) produce", "(b1) produce 1 KiB, fsync", "(b2) produce 1 KiB, fsync", "(c) produce latency", "(d) end to end", "raw read",
-                "(e) consume + ack, 1 consumer", "(e) consume + ack, 4 consumers", "machine fdatasync p99"])
+            foreach (var row in (string[])["(a) produce", "(b1) produce 1 KiB, fsync", "(b2) produce 1 KiB, fsync", "(c) produce latency", "(d) end to end",
+                "raw read (OrleansBus only), 1 MiB reads, 1 conn", "raw read (OrleansBus only), 1 MiB reads, 4 conn", "× raw read 1 conn", "× raw read 4 conn",
+                "(e) consume + ack, 1 consumer", "(e) consume + ack, 4 consumers", "machine fdatasync p99", "machine: dd into new page-cache pages"])
                 Assert.Contains(row, output, StringComparison.Ordinal);
             Assert.Contains("compare: OK", output, StringComparison.Ordinal);
             using var report = JsonDocument.Parse(await File.ReadAllBytesAsync(json));
             var rows = report.RootElement.GetProperty("rows");
-            Assert.True(rows.GetArrayLength() >= 21, $"only {rows.GetArrayLength()} rows:\n{output}");
+            Assert.True(rows.GetArrayLength() >= 22, $"only {rows.GetArrayLength()} rows:\n{output}");
             foreach (var row in rows.EnumerateArray())
                 Assert.True(row.GetProperty("orleansBus").ValueKind == JsonValueKind.Number, $"no OrleansBus figure in {row}");
             Assert.Contains(rows.EnumerateArray(), r => r.GetProperty("workload").GetString()!.StartsWith("(b2)", StringComparison.Ordinal)
