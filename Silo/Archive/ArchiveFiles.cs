@@ -20,6 +20,26 @@ internal static class ArchiveFiles
         }
     }
 
+    /// <summary>SHA-256 of an upload source from its current position to its end; the position is restored.</summary>
+    public static async Task<ChunkHash> HashSourceAsync(Stream source, CancellationToken cancellationToken)
+    {
+        var start = source.Position;
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
+        {
+            int read;
+            while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
+                sha.AppendData(buffer, 0, read);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+        source.Position = start;
+        return ChunkHash.From(sha);
+    }
+
     /// <summary>
     /// Writes a new file through <paramref name="write"/> into a temporary name beside <paramref name="path"/>,
     /// flushes it to disk, then renames it over <paramref name="path"/>, so a reader of the path sees the old

@@ -41,8 +41,13 @@ public interface IChunkArchive
     /// <summary>Where the chunks go, for logs and errors (no secrets).</summary>
     string Location { get; }
 
-    /// <summary>Uploads the file at <paramref name="sourcePath"/>, which must hold exactly the expected bytes.</summary>
-    Task<ArchiveUploadOutcome> UploadAsync(string category, string chunk, string sourcePath, long expectedLength, ChunkHash expectedHash, CancellationToken cancellationToken);
+    /// <summary>
+    /// Uploads the file at <paramref name="sourcePath"/>, which must hold exactly the expected bytes. With no
+    /// <paramref name="expectedHash"/> the archive takes the file's content as it is (its length is still checked):
+    /// for a sealed chunk, whose bytes never change, that spares a full read and hash whenever the archive can
+    /// store the file without copying it (a hard link); an archive that copies hashes the source itself.
+    /// </summary>
+    Task<ArchiveUploadOutcome> UploadAsync(string category, string chunk, string sourcePath, long expectedLength, ChunkHash? expectedHash, CancellationToken cancellationToken);
 
     /// <summary>
     /// Uploads <paramref name="source"/> from its current position. It must be seekable (an upload may read

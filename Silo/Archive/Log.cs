@@ -6,7 +6,7 @@ namespace OrleansBus.Silo.Archive;
 internal static partial class Log
 {
     [LoggerMessage(3001, LogLevel.Information, "Archived {Category}/{Chunk} ({Length} bytes, sha256 {Hash}) in {Location}")]
-    public static partial void Archived(ILogger logger, string category, string chunk, long length, ChunkHash hash, string location);
+    public static partial void Archived(ILogger logger, string category, string chunk, long length, string hash, string location);
 
     [LoggerMessage(3002, LogLevel.Information, "{Category}/{Chunk} was already archived with the same {Length} bytes in {Location}")]
     public static partial void AlreadyArchived(ILogger logger, string category, string chunk, long length, string location);

@@ -10,10 +10,10 @@ public sealed partial class Archiver
     {
         var size = chunk.Size;
         long length;
-        ChunkHash hash;
         try
         {
-            (length, hash) = await ChunkHash.ComputeFileAsync(chunk.DataPath, cancellationToken);
+            // No hash of our own: the archive hashes what it copies, and a hard link is this very file.
+            length = new FileInfo(chunk.DataPath).Length;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -28,7 +28,7 @@ public sealed partial class Archiver
             _failed.TryAdd(chunk, 0);
             return;
         }
-        if (!await UploadAsync(chunk, size, hash, cancellationToken))
+        if (!await UploadAsync(chunk, size, cancellationToken))
         {
             _failed.TryAdd(chunk, 0);
             return;
@@ -37,7 +37,7 @@ public sealed partial class Archiver
     }
 
     /// <summary>True once the archive holds the verified bytes; false when retrying cannot help.</summary>
-    private async Task<bool> UploadAsync(Chunk chunk, long size, ChunkHash hash, CancellationToken cancellationToken)
+    private async Task<bool> UploadAsync(Chunk chunk, long size, CancellationToken cancellationToken)
     {
         var delay = FirstRetryDelay;
         var integrityFailures = 0;
@@ -45,7 +45,7 @@ public sealed partial class Archiver
         {
             try
             {
-                var outcome = await _archive.UploadAsync(chunk.Category, chunk.Name, chunk.DataPath, size, hash, cancellationToken);
+                var outcome = await _archive.UploadAsync(chunk.Category, chunk.Name, chunk.DataPath, size, expectedHash: null, cancellationToken);
                 Log.ChunkUploaded(_logger, chunk.Category, chunk.Name, size, outcome);
                 return true;
             }

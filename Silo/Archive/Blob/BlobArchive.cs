@@ -44,11 +44,12 @@ public sealed class BlobArchive : IChunkArchive, IDisposable
 
     public string Location => "blob " + _client.Location;
 
-    public async Task<ArchiveUploadOutcome> UploadAsync(string category, string chunk, string sourcePath, long expectedLength, ChunkHash expectedHash, CancellationToken cancellationToken)
+    public async Task<ArchiveUploadOutcome> UploadAsync(string category, string chunk, string sourcePath, long expectedLength, ChunkHash? expectedHash, CancellationToken cancellationToken)
     {
         ArchiveNames.Validate(category, chunk);
         await using var source = ArchiveFiles.OpenSource(sourcePath, ArchiveNames.Blob(category, chunk));
-        return await UploadAsync(category, chunk, source, expectedLength, expectedHash, cancellationToken);
+        var hash = expectedHash ?? await ArchiveFiles.HashSourceAsync(source, cancellationToken); // the blob's sha256 metadata needs it
+        return await UploadAsync(category, chunk, source, expectedLength, hash, cancellationToken);
     }
 
     public async Task<ArchiveUploadOutcome> UploadAsync(string category, string chunk, Stream source, long expectedLength, ChunkHash expectedHash, CancellationToken cancellationToken)
@@ -88,7 +89,7 @@ public sealed class BlobArchive : IChunkArchive, IDisposable
                 return await ResolveExistingAsync(category, chunk, stored, expectedLength, expectedHash, source, start, digest, cancellationToken);
         }
         await VerifyAsync(name, expectedLength, expectedHash, digest.Md5!, cancellationToken);
-        Log.Archived(_logger, category, chunk, expectedLength, expectedHash, Location);
+        Log.Archived(_logger, category, chunk, expectedLength, expectedHash.ToString(), Location);
         return ArchiveUploadOutcome.Created;
     }
 

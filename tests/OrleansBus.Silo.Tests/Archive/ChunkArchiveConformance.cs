@@ -251,6 +251,24 @@ public abstract class ChunkArchiveConformance : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Without_an_expected_hash_the_file_is_stored_as_it_is_but_its_length_still_must_match()
+    {
+        var content = Content(30_000, seed: 31);
+
+        Assert.Equal(ArchiveUploadOutcome.Created, await Archive.UploadAsync(Category, Chunk(0), WriteSource(content), content.Length, null, CancellationToken.None));
+        Assert.Equal(content, await ReadAllAsync(Chunk(0)));
+        Assert.Equal(ArchiveUploadOutcome.AlreadyArchived, await Archive.UploadAsync(Category, Chunk(0), WriteSource(content), content.Length, null, CancellationToken.None));
+
+        await Assert.ThrowsAsync<ArchiveIntegrityException>(() =>
+            Archive.UploadAsync(Category, Chunk(1), WriteSource(content), content.Length + 1, null, CancellationToken.None));
+        Assert.False(await Archive.ExistsAsync(Category, Chunk(1), CancellationToken.None));
+        var other = Content(30_000, seed: 32);
+        await Assert.ThrowsAsync<ArchiveConflictException>(() =>
+            Archive.UploadAsync(Category, Chunk(0), WriteSource(other), other.Length, null, CancellationToken.None));
+        Assert.Equal(content, await ReadAllAsync(Chunk(0)));
+    }
+
+    [Fact]
     public async Task A_source_whose_hash_differs_is_refused_and_leaves_nothing()
     {
         var content = Content(10_000, seed: 18);
