@@ -13,10 +13,17 @@ try
 {
     app.Run();
 }
+catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+{
+    // A taken port is an operator's mistake, not a crash: one line that says what to do, exit 1 (not a stack trace and SIGABRT).
+    Console.Error.WriteLine($"orleansbus gateway: {e.Message} (another gateway (or program) has it; pick a free one with --urls).");
+    return 1;
+}
 catch (OperationCanceledException) when (app.Lifetime.ApplicationStopping.IsCancellationRequested)
 {
     // SIGTERM/Ctrl+C during start-up: a requested stop, not a crash.
 }
+return 0;
 
 /// <summary>Entry point type, public so tests can host the gateway in-process.</summary>
 public partial class Program;
