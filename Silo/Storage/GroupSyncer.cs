@@ -90,10 +90,10 @@ internal sealed class GroupSyncer : IAsyncDisposable
             Interlocked.Increment(ref _syncs);
             return null;
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
             // The bytes are written (and visible) but not known durable: fsync callers get an error and may retry
-            // (at-least-once).
+            // (at-least-once). Nothing here may end the loop, or later fsync batches would wait forever.
             Log.SyncFailed(_logger, e, work.Chunk.DataPath);
             return new IOException($"fdatasync of {work.Chunk.Name} failed.", e);
         }
