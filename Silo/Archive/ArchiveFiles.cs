@@ -24,20 +24,9 @@ internal static class ArchiveFiles
     public static async Task<ChunkHash> HashSourceAsync(Stream source, CancellationToken cancellationToken)
     {
         var start = source.Position;
-        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
-        try
-        {
-            int read;
-            while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
-                sha.AppendData(buffer, 0, read);
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-        }
+        var (_, hash) = await ChunkHash.ComputeAsync(source, cancellationToken);
         source.Position = start;
-        return ChunkHash.From(sha);
+        return hash;
     }
 
     /// <summary>

@@ -43,17 +43,23 @@ public readonly record struct ChunkHash
         return FromBytes(hash);
     }
 
-    /// <summary>Length and hash of a whole file, read once sequentially (for the sealer, before it uploads).</summary>
+    /// <summary>Length and hash of a whole file, read once sequentially.</summary>
     public static async Task<(long Length, ChunkHash Hash)> ComputeFileAsync(string path, CancellationToken cancellationToken)
     {
         await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan | FileOptions.Asynchronous);
+        return await ComputeAsync(file, cancellationToken);
+    }
+
+    /// <summary>Length and hash of a stream from its position to its end, read once sequentially.</summary>
+    public static async Task<(long Length, ChunkHash Hash)> ComputeAsync(Stream source, CancellationToken cancellationToken)
+    {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
         try
         {
             long length = 0;
             int read;
-            while ((read = await file.ReadAsync(buffer, cancellationToken)) > 0)
+            while ((read = await source.ReadAsync(buffer, cancellationToken)) > 0)
             {
                 sha.AppendData(buffer, 0, read);
                 length += read;

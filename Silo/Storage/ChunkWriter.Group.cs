@@ -48,15 +48,12 @@ public sealed partial class ChunkWriter
         _log.Listener?.Invoke()?.Published(chunk);
         Log.BatchesWritten(_logger, _log.Name, chunk.Name, _group.Count, position - start);
 
-        var fsyncs = 0;
         foreach (var append in _group)
         {
-            if (append.Fsync)
-                fsyncs++;
-            else
+            if (!append.Fsync)
                 append.Completion.TrySetResult(append.Result); // page cache: written and visible is what was asked
         }
-        if (fsyncs > 0)
+        if (_group.Exists(a => a.Fsync))
             _syncer.Enqueue(chunk, _data!, _index!, [.. _group.Where(a => a.Fsync)]);
         _group.Clear();
         _segments.Clear();

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using OrleansBus.Testing;
@@ -29,27 +28,8 @@ public sealed class PortInUseTests
         using var holder = new TcpListener(IPAddress.Loopback, 0);
         holder.Start();
         var port = ((IPEndPoint)holder.LocalEndpoint).Port;
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(dll);
-        foreach (var a in args(port))
-            info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using (var wait = new CancellationTokenSource(ExitTimeout))
-        {
-            try
-            {
-                await process.WaitForExitAsync(wait.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true); // only the process this test started
-                Assert.Fail($"the {who} kept running on a taken port for {ExitTimeout.TotalSeconds:F0} s:\n{await stdout}\n{await stderr}");
-            }
-        }
-        var (output, errors) = (await stdout, await stderr);
-        Assert.True(process.ExitCode == 1, $"exit {process.ExitCode}\n{output}\n{errors}");
+        var (exitCode, output, errors) = await ExternalCommand.RunToExitAsync("dotnet", [dll, .. args(port)], ExitTimeout);
+        Assert.True(exitCode == 1, $"exit {exitCode}\n{output}\n{errors}");
         Assert.Contains($"orleansbus {who}: Failed to bind to address http://127.0.0.1:{port}: address already in use", errors, StringComparison.Ordinal);
         Assert.DoesNotContain("Unhandled exception", output + errors, StringComparison.Ordinal);
     }

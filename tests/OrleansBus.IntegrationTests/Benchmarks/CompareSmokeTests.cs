@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using OrleansBus.Testing;
 
@@ -21,28 +20,10 @@ public sealed class CompareSmokeTests
         Assert.True(File.Exists(dll), $"The benchmark is not built: {dll} is missing. Build it first: dotnet build OrleansBus.sln -c {RepoPaths.BuildConfiguration}");
         RepoPaths.SiloDll(); // throws with a build hint when the silo is missing
         var json = Path.Combine(Path.GetTempPath(), $"compare-smoke-{Guid.NewGuid():N}.json");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in (string[])[dll, "compare", "--only", "orleansbus", "--tiny", "--json", json])
-            info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using (var wait = new CancellationTokenSource(Timeout))
-        {
-            try
-            {
-                await process.WaitForExitAsync(wait.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true); // only what this test started: the benchmark and its silo
-                Assert.Fail($"compare --tiny did not finish within {Timeout.TotalSeconds:F0} s.\n{await stdout}\n{await stderr}");
-            }
-        }
-        var output = await stdout;
+        var (exitCode, output, errors) = await ExternalCommand.RunToExitAsync("dotnet", [dll, "compare", "--only", "orleansbus", "--tiny", "--json", json], Timeout);
         try
         {
-            Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}\n{output}\n{await stderr}");
+            Assert.True(exitCode == 0, $"exit {exitCode}\n{output}\n{errors}");
             foreach (var row in (string[])["(a) produce", "(b1) produce 1 KiB, fsync", "(b2) produce 1 KiB, fsync", "(c) produce latency", "(d) end to end",
                 "raw read (OrleansBus only), 1 MiB reads, 1 conn", "raw read (OrleansBus only), 1 MiB reads, 4 conn", "× raw read 1 conn", "× raw read 4 conn",
                 "(e) consume + ack, 1 consumer", "(e) consume + ack, 4 consumers", "machine fdatasync p99", "machine: dd into new page-cache pages"])
