@@ -53,6 +53,10 @@ public static class BusErrorCodes
     public const string NoLiveSilo = "no_live_silo";
     /// <summary>502 (gateway): no live silo could be reached (connection refused, timed out or broken); the detail names the silos tried.</summary>
     public const string SiloUnreachable = "silo_unreachable";
+    /// <summary>503: a grain the request needs lives on a silo that is not an active cluster member (it died or is stopping); retry later.</summary>
+    public const string SiloUnavailable = "silo_unavailable";
+    /// <summary>503: the cluster could not answer in time (a grain call timed out or its silo went away mid-call); retry later.</summary>
+    public const string ClusterUnavailable = "cluster_unavailable";
     /// <summary>500: an unexpected server error.</summary>
     public const string Internal = "internal_error";
 }

@@ -8,6 +8,7 @@ using OrleansBus.Silo.Hosting;
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddBusSilo();
 var app = builder.Build();
+app.UseMiddleware<GrainFailureTranslation>();
 app.UseMiddleware<RawCategoryNameCheck>();
 app.MapBusApi();
 app.MapFallback(FallbackEndpoint.Handle);

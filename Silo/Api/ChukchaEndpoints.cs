@@ -15,14 +15,14 @@ namespace OrleansBus.Silo.Api;
 /// </summary>
 public static partial class ChukchaEndpoints
 {
-    public static async Task<IResult> WriteAsync(HttpContext http, LogStore store, Replication.Replicator replicator, IOptions<BusOptions> options)
+    public static async Task<IResult> WriteAsync(HttpContext http, LogStore store, Replication.Replicator replicator, IGrainFactory grains, IOptions<BusOptions> options)
     {
         var query = http.Request.Query;
         var category = query["category"].ToString();
         if (!CategoryName.IsValid(category))
             return BusErrors.InvalidCategoryName(category);
         // ProduceEndpoint validates the rest exactly as v1 does, min_sync_replicas included (same query name as chukcha's).
-        var result = await ProduceEndpoint.HandleAsync(http, category, store, replicator, options);
+        var result = await ProduceEndpoint.HandleAsync(http, category, store, replicator, grains, options);
         if (result is not IValueHttpResult<ProduceResult> { Value: { } produced })
             return result; // a refusal: nothing was written
         // chukcha's client wants 200 and ignores the body, which chukcha leaves empty; the headers say where it landed.

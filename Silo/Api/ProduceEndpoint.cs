@@ -1,4 +1,5 @@
 using OrleansBus.Contracts;
+using OrleansBus.Contracts.Grains;
 using OrleansBus.Silo.Hosting;
 using OrleansBus.Silo.Storage;
 
@@ -6,12 +7,13 @@ namespace OrleansBus.Silo.Api;
 
 /// <summary>
 /// <c>POST /v1/categories/{c}/messages?durability=</c>: validates the name, the query and the whole body
-/// before anything is written, hands the batch to the category's writer, and answers where it landed and
-/// which guarantee was met. ProduceEndpoint → LogStore/CategoryLog → ChunkWriter → chunk file + index.
+/// before anything is written, hands the batch to this silo's chunk grain of the category, and answers where it landed and
+/// which guarantee was met. ProduceEndpoint → ChunkWriterGrain → CategoryLog → ChunkWriter → chunk file + index.
 /// </summary>
 public static class ProduceEndpoint
 {
-    public static async Task<IResult> HandleAsync(HttpContext http, string category, LogStore store, Replication.Replicator replicator, Microsoft.Extensions.Options.IOptions<BusOptions> options)
+    public static async Task<IResult> HandleAsync(
+        HttpContext http, string category, LogStore store, Replication.Replicator replicator, IGrainFactory grains, Microsoft.Extensions.Options.IOptions<BusOptions> options)
     {
         if (!CategoryName.IsValid(category))
             return BusErrors.InvalidCategoryName(category);
@@ -55,31 +57,23 @@ public static class ProduceEndpoint
                 return BusErrors.RequestTooLarge(batch.ErrorValue, limits.MaxRequestBytes);
         }
 
-        var existed = store.Find(category) is not null;
-        CategoryLog? log = null;
-        try
+        // The silo's own chunk grain for the category, in-silo: the body stays in Kestrel's buffers (LocalBatch is immutable,
+        // so the call passes it by reference) until the writer has written it; the batch is consumed when this returns.
+        var writer = grains.GetGrain<IChunkWriterGrain>(GrainKeys.ChunkWriter(category, store.SiloId));
+        var outcome = await writer.AppendAsync(new LocalBatch(batch.Body, batch.Messages, batch.Crc), new AppendOptions(requested switch
         {
-            log = await store.GetOrCreateAsync(category, http.RequestAborted);
-            var durability = requested ?? (log.Settings.DefaultDurability == DurabilityNames.Fsync ? Durability.Fsync : Durability.PageCache);
-            var result = await log.Writer.AppendAsync(new AppendRequest(batch.Body, batch.Messages, batch.Crc, durability == Durability.Fsync));
-            var met = result.Synced ? DurabilityNames.Fsync : DurabilityNames.PageCache;
-            if (replicas > 0)
-            {
-                var chunk = log.FindChunk(result.Chunk);
-                var held = chunk is null ? 0 : await replicator.WaitAsync(chunk, result.Offset + result.Length, replicas, limits.ReplicationTimeout, http.RequestAborted);
-                if (held < replicas)
-                    return BusErrors.ReplicationTimeout(category, result.Chunk, result.Offset, held, replicas, limits.ReplicationTimeout);
-                met = $"replicas:{held}";
-            }
-            return Results.Json(
-                new ProduceResult(category, result.Chunk, result.Offset, result.Length, result.Messages, met),
-                BusJsonContext.Default.ProduceResult);
-        }
-        catch (Exception e) when (e is DiskFullException || (e is IOException io && NativeFile.IsDiskFull(io)))
+            Durability.Fsync => true,
+            Durability.PageCache => false,
+            _ => null,
+        }, replicas));
+        return outcome.Status switch
         {
-            if (!existed && log is not null)
-                await store.RemoveIfEmptyAsync(log);
-            return BusErrors.DiskFull(e.Message);
-        }
+            AppendStatus.Ok => Results.Json(
+                new ProduceResult(category, outcome.Chunk, outcome.Offset, outcome.Length, outcome.Messages, outcome.Durability),
+                BusJsonContext.Default.ProduceResult),
+            AppendStatus.ReplicationTimeout => BusErrors.ReplicationTimeout(category, outcome.Chunk, outcome.Offset, outcome.ReplicasHeld, replicas, limits.ReplicationTimeout),
+            AppendStatus.DiskFull => BusErrors.DiskFull(outcome.Detail ?? "No space left on device."),
+            _ => BusErrors.NotReady(),
+        };
     }
 }

@@ -78,6 +78,7 @@ public static class SiloSetup
         builder.Services.AddSingleton<Cluster.ClusterReads>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Cluster.ClusterReads>());
         builder.Services.AddHostedService<Cluster.OwnerFailureSealer>();
-        return builder;
+        // Last: Orleans starts once storage has recovered and the schema exists, and stops before them.
+        return builder.AddBusOrleans();
     }
 }

@@ -23,7 +23,7 @@ public sealed class PostgresMetadataStore : SqlMetadataStore
     public PostgresMetadataStore(string connectionString, string schema = "public")
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(schema);
-        _quotedSchema = "\"" + schema.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+        _quotedSchema = QuoteIdentifier(schema);
         // Only this schema on the path: an unqualified name can never resolve to another schema's table.
         var builder = new NpgsqlConnectionStringBuilder(connectionString) { SearchPath = _quotedSchema };
         _dataSource = NpgsqlDataSource.Create(builder);
@@ -45,9 +45,14 @@ public sealed class PostgresMetadataStore : SqlMetadataStore
                     Migrations[i] + $"\nUPDATE schema_version SET version = {i + 1};", connection, tx);
                 await command.ExecuteNonQueryAsync(cancellationToken);
             }
+            await using (var command = new NpgsqlCommand(OrleansTables.Postgres, connection, tx))
+                await command.ExecuteNonQueryAsync(cancellationToken);
             await tx.CommitAsync(cancellationToken);
             return 0;
         });
+
+    /// <summary>A schema or table name as a quoted PostgreSQL identifier.</summary>
+    public static string QuoteIdentifier(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     private async Task<int> SchemaVersionAsync(NpgsqlConnection connection, NpgsqlTransaction tx, CancellationToken cancellationToken)
     {

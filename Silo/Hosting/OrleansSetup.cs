@@ -1,0 +1,110 @@
+using System.Net;
+using System.Net.Sockets;
+using Npgsql;
+using Orleans.Configuration;
+using OrleansBus.Silo.Metadata;
+using OrleansBus.Silo.Placement;
+
+namespace OrleansBus.Silo.Hosting;
+
+/// <summary>
+/// Makes the silo process an Orleans silo as well as a Kestrel host (one process, one DI container). Configuration uses
+/// Orleans' own keys (<c>Orleans:ClusterId</c>, <c>Orleans:Endpoints:SiloPort</c>, …) so Aspire and containers set them
+/// as they would for any Orleans app; the silo's name is <c>Bus:SiloId</c>, the owner name in every chunk it writes.
+/// <list type="bullet">
+/// <item>Embedded default (<c>Bus:Metadata=sqlite</c>): localhost clustering, a cluster of one; nothing to install.</item>
+/// <item>Cluster (<c>Bus:Metadata=postgres</c>): ADO.NET clustering in the same database and schema as the catalog
+/// (the tables are ours, created by <see cref="PostgresMetadataStore.MigrateAsync"/> before Orleans starts).</item>
+/// </list>
+/// Ports: <c>Orleans:Endpoints:SiloPort</c> / <c>GatewayPort</c>; 0 or unset picks a free loopback port at start (peers
+/// find the address in the membership table). A fixed port lets a restarted silo supersede its old membership row at
+/// once instead of waiting for the old one to be declared dead, so set them in deployments.
+/// </summary>
+public static class OrleansSetup
+{
+    public const string ServiceId = "orleansbus";
+    public const string DefaultClusterId = "orleansbus";
+
+    /// <summary>Called after the storage services are registered: Orleans' hosted service then starts after recovery and
+    /// the schema migration, and stops before them (hosted services stop in reverse order).</summary>
+    public static WebApplicationBuilder AddBusOrleans(this WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        var bus = configuration.GetSection(BusOptions.Section);
+        var siloName = bus[nameof(BusOptions.SiloId)] ?? new BusOptions().SiloId;
+        var endpoints = configuration.GetSection("Orleans:Endpoints");
+        var siloPort = PortOrFree(endpoints["SiloPort"]);
+        var gatewayPort = PortOrFree(endpoints["GatewayPort"]);
+        var advertised = endpoints["AdvertisedIPAddress"] is { Length: > 0 } ip ? IPAddress.Parse(ip) : IPAddress.Loopback;
+        var clustered = string.Equals(bus[nameof(BusOptions.Metadata)], "postgres", StringComparison.Ordinal);
+
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<SiloOptions>(o => o.SiloName = siloName);
+            if (clustered)
+            {
+                silo.UseAdoNetClustering(o =>
+                {
+                    o.Invariant = "Npgsql";
+                    o.ConnectionString = ClusteringConnectionString(bus);
+                });
+                silo.Configure<ClusterOptions>(o =>
+                {
+                    o.ClusterId = configuration["Orleans:ClusterId"] ?? DefaultClusterId;
+                    o.ServiceId = configuration["Orleans:ServiceId"] ?? ServiceId;
+                });
+                // Loopback unless told otherwise: a local cluster must not advertise the machine's first LAN address.
+                silo.Configure<EndpointOptions>(o =>
+                {
+                    o.AdvertisedIPAddress = advertised;
+                    o.SiloPort = siloPort;
+                    o.GatewayPort = gatewayPort;
+                    o.SiloListeningEndpoint = new IPEndPoint(advertised.Equals(IPAddress.Loopback) ? IPAddress.Loopback : IPAddress.Any, siloPort);
+                    o.GatewayListeningEndpoint = new IPEndPoint(advertised.Equals(IPAddress.Loopback) ? IPAddress.Loopback : IPAddress.Any, gatewayPort);
+                });
+            }
+            else
+            {
+                silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: ServiceId, clusterId: DefaultClusterId);
+            }
+            silo.Configure<ClusterMembershipOptions>(o => ConfigureMembership(o, configuration.GetSection("Orleans:Membership")));
+            silo.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
+        });
+        return builder;
+    }
+
+    /// <summary>
+    /// Failure detection in seconds rather than Orleans' defaults (~14 s for a crashed silo, ~60 s for a hung one): a
+    /// probe times out after 1 s and the timeout never stretches past 2 s, so a crashed silo (connection refused) is
+    /// declared dead in about 2 s and a hung one (SIGSTOP, no answer) in under 10 s. The price: a healthy silo that stalls
+    /// longer than that (a long GC pause, a starved CPU) is declared dead too and must restart. docs/cluster.md says more;
+    /// every field can be set under <c>Orleans:Membership</c>.
+    /// </summary>
+    internal static void ConfigureMembership(ClusterMembershipOptions options, IConfiguration section)
+    {
+        options.ProbeTimeout = TimeSpan.FromSeconds(1);
+        options.MaxProbeTimeout = TimeSpan.FromSeconds(2);
+        options.TableRefreshTimeout = TimeSpan.FromSeconds(5);
+        options.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10);
+        section.Bind(options);
+    }
+
+    /// <summary>The catalog's connection string with the catalog's schema as the only search path, so Orleans' unqualified
+    /// table names resolve to this cluster's tables.</summary>
+    internal static string ClusteringConnectionString(IConfiguration bus)
+    {
+        var schema = bus[nameof(BusOptions.PostgresSchema)] ?? new BusOptions().PostgresSchema;
+        var connectionString = bus[nameof(BusOptions.PostgresConnectionString)]
+            ?? throw new InvalidOperationException("Bus:PostgresConnectionString is required when Bus:Metadata is postgres.");
+        return new NpgsqlConnectionStringBuilder(connectionString) { SearchPath = PostgresMetadataStore.QuoteIdentifier(schema) }.ConnectionString;
+    }
+
+    private static int PortOrFree(string? configured)
+    {
+        if (int.TryParse(configured, out var port) && port > 0)
+            return port;
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
