@@ -4,13 +4,14 @@ using OrleansBus.AppHost.Processes;
 
 // The whole local cluster on one page: what starts, in which order, with which settings.
 //
-//   PostgreSQL (metadata: membership, catalog, groups)  →  Azurite (blob archive tier)
+//   PostgreSQL (Orleans membership, catalog, groups)  →  Azurite (blob archive tier)
 //   →  silo1..siloN (storage nodes, one after another)   →  gateway (REST edge)
 //
 // Everything listens on 127.0.0.1 and keeps its state under --data (default ./.cluster), so a second run
 // finds the same categories and groups. Each child logs to <data>/logs/<name>.log, not to this console.
-// Ctrl+C or SIGTERM stops everything in the reverse order and exits 0; a child that dies on its own stops
-// everything too and exits 1. Only PIDs started here are ever signalled.
+// Ctrl+C or SIGTERM stops everything in the reverse order and exits 0. A silo that dies on its own is reported and
+// the rest keeps serving (that is what a cluster is for: try a failure by hand); PostgreSQL, Azurite or the gateway
+// dying stops everything and exits 1. Only PIDs started here are ever signalled.
 
 var options = ClusterOptions.Parse(args, out var usageError);
 if (options is null)
@@ -49,6 +50,7 @@ try
     var postgres = cluster.Add(await PostgresLauncher.StartAsync(
         Path.Combine(data, "postgres"), options.PostgresPort, Path.Combine(logs, "postgres.log"), stop.Token));
     await postgres.CreateDatabaseIfMissingAsync(PostgresLauncher.Database, stop.Token);
+    await postgres.ClearOrleansMembershipAsync(stop.Token);
 
     // 2. Azurite: blob storage for sealed chunks (container "chunks", created by the silos).
     var azurite = cluster.Add(await AzuriteLauncher.StartAsync(
@@ -85,7 +87,7 @@ try
         await Readiness.WaitForHealthAsync(silo, url, readyTimeout, stop.Token);
     }
 
-    // 4. Gateway: finds the live silos through the membership table in PostgreSQL.
+    // 4. Gateway: an Orleans client of the silos' cluster (ADO.NET clustering in PostgreSQL) finds the live silos.
     var gatewayUrl = $"http://127.0.0.1:{options.GatewayPort}";
     var gateway = cluster.Add(ChildProcess.Start("gateway", gatewayUrl, RepoLayout.DotnetHost,
     [
@@ -104,7 +106,10 @@ try
     Console.WriteLine($"logs {logs}");
     Console.WriteLine($"ready: Ctrl+C stops everything (started in {startedAt.Elapsed.TotalSeconds:0.0} s)");
 
-    died = await cluster.WaitForStopOrExitAsync(stop.Token);
+    died = await cluster.WaitForStopOrExitAsync(
+        keepServingWithout: component => component.Name.StartsWith("silo", StringComparison.Ordinal),
+        gone => Console.Error.WriteLine($"apphost: {gone.Name} (pid {gone.Pid}) exited on its own; the rest keeps serving. Its log: {gone.LogPath}"),
+        stop.Token);
 }
 catch (StartupException ex)
 {

@@ -57,6 +57,8 @@ public static class BusErrorCodes
     public const string SiloUnavailable = "silo_unavailable";
     /// <summary>503: the cluster could not answer in time (a grain call timed out or its silo went away mid-call); retry later.</summary>
     public const string ClusterUnavailable = "cluster_unavailable";
+    /// <summary>503: the silo could not confirm it is still a cluster member, so it acknowledged nothing; retry (through the gateway, another silo).</summary>
+    public const string SiloFenced = "silo_fenced";
     /// <summary>500: an unexpected server error.</summary>
     public const string Internal = "internal_error";
 }

@@ -259,6 +259,33 @@ internal sealed class PostgresServer : IClusterComponent
         }
     }
 
+    /// <summary>
+    /// Forgets the Orleans membership rows of the previous run. Every silo of this run starts fresh, and rows left Active by
+    /// an unclean stop would make each new silo probe dead addresses before it may join (about a minute).
+    /// </summary>
+    public async Task ClearOrleansMembershipAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = new NpgsqlConnection(Endpoint + ";Pooling=false");
+            await connection.OpenAsync(cancellationToken);
+            await using var clear = new NpgsqlCommand(
+                """
+                DO $$ BEGIN
+                  IF to_regclass('public.orleans_membership') IS NOT NULL THEN
+                    DELETE FROM public.orleans_membership;
+                    DELETE FROM public.orleans_membership_version;
+                  END IF;
+                END $$
+                """, connection);
+            await clear.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (NpgsqlException ex)
+        {
+            throw new StartupException($"Cannot clear the previous run's Orleans membership on 127.0.0.1:{Port}: {ex.Message}. Server log {LogPath}", ex);
+        }
+    }
+
     public async Task<string> StopAsync()
     {
         if (!Signals.IsAlive(Pid))

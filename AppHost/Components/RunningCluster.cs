@@ -18,13 +18,28 @@ internal sealed class RunningCluster
         return component;
     }
 
-    /// <summary>Waits for a requested stop (null) or for a component to exit on its own (that component).</summary>
-    public async Task<IClusterComponent?> WaitForStopOrExitAsync(CancellationToken stopRequested)
+    /// <summary>
+    /// Waits for a requested stop (null) or for a component the cluster cannot do without to exit on its own (that
+    /// component). Components matching <paramref name="keepServingWithout"/> may exit: <paramref name="reportGone"/> is told
+    /// and the wait goes on.
+    /// </summary>
+    public async Task<IClusterComponent?> WaitForStopOrExitAsync(
+        Func<IClusterComponent, bool> keepServingWithout, Action<IClusterComponent> reportGone, CancellationToken stopRequested)
     {
         var stop = Task.Delay(Timeout.Infinite, stopRequested);
-        var exits = _started.Select(component => component.Exited).ToList();
-        var first = await Task.WhenAny([stop, .. exits]);
-        return first == stop ? null : _started[exits.IndexOf(first)];
+        var watched = _started.ToList();
+        while (true)
+        {
+            var exits = watched.Select(component => component.Exited).ToList();
+            var first = await Task.WhenAny([stop, .. exits]);
+            if (first == stop)
+                return null;
+            var gone = watched[exits.IndexOf(first)];
+            if (!keepServingWithout(gone))
+                return gone;
+            reportGone(gone);
+            watched.Remove(gone);
+        }
     }
 
     /// <summary>Stops every component, last started first, printing each outcome; never throws.</summary>

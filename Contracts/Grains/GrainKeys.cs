@@ -9,6 +9,9 @@ public static class GrainKeys
     /// <summary>The per-silo chunk writer of a category: <c>{category}/{silo}</c>, pinned to that silo.</summary>
     public static string ChunkWriter(string category, string silo) => string.Concat(category, "/", silo);
 
+    /// <summary>The info grain of a silo: <c>silo/{silo}</c>, pinned to that silo.</summary>
+    public static string SiloInfo(string silo) => string.Concat("silo/", silo);
+
     /// <summary>The silo a pinned grain's key names (the part after the last '/'), or null when the key has none.</summary>
     public static string? PinnedSilo(string key)
     {

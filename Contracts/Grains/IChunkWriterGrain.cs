@@ -32,6 +32,11 @@ public enum AppendStatus
     DiskFull,
     /// <summary>The silo's storage is not ready (starting or stopping): nothing was written.</summary>
     NotReady,
+    /// <summary>
+    /// Written locally, but the silo could not confirm it is still a cluster member (it may have been declared dead):
+    /// not acknowledged. A retry elsewhere may duplicate it (at-least-once); it is never served at an offset readers saw.
+    /// </summary>
+    Fenced,
 }
 
 /// <summary>Where an appended batch landed and which guarantee was met (<c>page-cache</c>, <c>fsync</c>, <c>replicas:N</c>).</summary>

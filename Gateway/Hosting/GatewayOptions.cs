@@ -3,7 +3,7 @@ namespace OrleansBus.Gateway.Hosting;
 /// <summary>
 /// Configuration section <c>Gateway</c> (<c>--Gateway:Silos=...</c>, env <c>Gateway__Silos</c>). Exactly one way of
 /// finding silos is set: <see cref="Silos"/> (static list, probed) or <see cref="PostgresConnectionString"/>
-/// (the silos' membership table). Validated at start by <see cref="GatewayOptionsValidator"/>.
+/// (cluster mode: an Orleans client on the silos' ADO.NET clustering; <c>Orleans:ClusterId</c> as the silos'). Validated at start by <see cref="GatewayOptionsValidator"/>.
 /// </summary>
 public sealed class GatewayOptions
 {
@@ -13,16 +13,16 @@ public sealed class GatewayOptions
     /// <summary>Static mode: comma-separated silo base URLs, e.g. <c>http://127.0.0.1:8081,http://127.0.0.1:8082</c>.</summary>
     public string? Silos { get; set; }
 
-    /// <summary>Membership mode: Npgsql connection string of the database holding the silos' <c>silos</c> table.</summary>
+    /// <summary>Cluster mode: Npgsql connection string of the silos' database (their <c>Bus:PostgresConnectionString</c>).</summary>
     public string? PostgresConnectionString { get; set; }
 
-    /// <summary>Schema of the <c>silos</c> table in membership mode (the silos' <c>Bus:PostgresSchema</c>).</summary>
+    /// <summary>Schema of the silos' tables in cluster mode (their <c>Bus:PostgresSchema</c>).</summary>
     public string PostgresSchema { get; set; } = "public";
 
-    /// <summary>How often the membership table is read or the static silos are probed.</summary>
+    /// <summary>How often the cluster is asked for its live silos, or the static silos are probed.</summary>
     public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>A silo whose last heartbeat is older than this is dead (silos heartbeat every 2 s).</summary>
+    /// <summary>How long the cluster may take to name its live silos before the gateway probes the last known ones itself.</summary>
     public TimeSpan DeadAfter { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>

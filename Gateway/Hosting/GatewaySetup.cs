@@ -31,6 +31,8 @@ public static class GatewaySetup
         builder.Services.AddSingleton<SiloClient>();
         builder.Services.AddSingleton<HealthProbe>();
         builder.Services.AddSingleton<ForwardingEndpoint>();
+        builder.Services.AddSingleton<ClusterConnection>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterConnection>());
         builder.Services.AddHostedService<SiloRefresher>();
         return builder;
     }

@@ -6,7 +6,7 @@ internal static partial class Log
     [LoggerMessage(2100, LogLevel.Information, "Static mode: probing {Count} silos ({Urls})")]
     public static partial void StaticMode(ILogger logger, int count, string urls);
 
-    [LoggerMessage(2101, LogLevel.Information, "Membership mode: reading table {Schema}.silos")]
+    [LoggerMessage(2101, LogLevel.Information, "Cluster mode: live silos from Orleans membership (schema {Schema})")]
     public static partial void MembershipMode(ILogger logger, string schema);
 
     [LoggerMessage(2102, LogLevel.Information, "Silo {SiloId} at {Address} is live")]
@@ -15,15 +15,21 @@ internal static partial class Log
     [LoggerMessage(2103, LogLevel.Information, "Silo {SiloId} at {Address} is not live")]
     public static partial void SiloNotLive(ILogger logger, string siloId, string address);
 
-    [LoggerMessage(2104, LogLevel.Warning, "Cannot read membership table {Schema}.silos ({Reason}); probing the {Known} last known silos until it reads again")]
-    public static partial void MembershipUnreadable(ILogger logger, string schema, string reason, int known);
+    [LoggerMessage(2104, LogLevel.Warning, "Cannot ask the cluster for live silos ({Reason}); probing the {Known} last known silos until it answers again")]
+    public static partial void MembershipUnreadable(ILogger logger, string reason, int known);
 
-    [LoggerMessage(2105, LogLevel.Information, "Membership table readable again ({Rows} rows)")]
+    [LoggerMessage(2105, LogLevel.Information, "The cluster answers again ({Rows} live silos)")]
     public static partial void MembershipReadable(ILogger logger, int rows);
 
-    [LoggerMessage(2106, LogLevel.Warning, "Membership row of silo {SiloId} has an unusable address {Address}; ignoring it")]
+    [LoggerMessage(2106, LogLevel.Warning, "Silo {SiloId} reports an unusable address {Address}; ignoring it")]
     public static partial void BadAddress(ILogger logger, string siloId, string address);
 
     [LoggerMessage(2107, LogLevel.Error, "Refreshing the silo list failed; keeping the last view")]
     public static partial void RefreshFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(2108, LogLevel.Information, "Connected to the Orleans cluster (after {Failures} failed attempts)")]
+    public static partial void ClusterConnected(ILogger logger, int failures);
+
+    [LoggerMessage(2109, LogLevel.Information, "No silo reachable through Orleans yet ({Reason}); retrying every second")]
+    public static partial void ClusterNotYetConnected(ILogger logger, string reason);
 }

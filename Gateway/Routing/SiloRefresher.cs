@@ -1,21 +1,20 @@
 using Microsoft.Extensions.Options;
-using Npgsql;
+using OrleansBus.Contracts.Grains;
 using OrleansBus.Gateway.Hosting;
 
 namespace OrleansBus.Gateway.Routing;
 
 /// <summary>
 /// Keeps <see cref="SiloDirectory"/> current, once at start and then every <c>Gateway:RefreshInterval</c>.
-/// Static mode probes each listed URL's <c>/health/ready</c>. Membership mode reads the silos' table: live means
-/// state <c>live</c> and a heartbeat within <c>Gateway:DeadAfter</c>.
-/// When the table cannot be read (database down, or SQLSTATE 42P01 because no silo has created it yet) the
-/// gateway does not go blind and does not trust stale rows either: it probes the last known silos directly and
-/// routes to the ones that answer. A database outage then costs no availability as long as the silos run, and a
-/// silo that dies meanwhile stops getting traffic within one refresh. Once the table reads again it is the
-/// source of truth. One refresh at a time (a single loop), so the directory never sees two writers.
+/// Static mode probes each listed URL's <c>/health/ready</c>. Cluster mode asks the cluster (Orleans membership, through
+/// <see cref="IClusterDirectoryGrain"/> on whichever silo the Orleans client reaches) for the Active silos and their
+/// HTTP addresses. When the cluster cannot answer within <c>Gateway:DeadAfter</c> (not connected yet, or every silo
+/// unreachable) the gateway does not go blind and does not trust a stale list either: it probes the last known silos
+/// directly and routes to the ones that answer. Once the cluster answers again it is the source of truth. One refresh at a time (a single loop), so the directory never sees two writers.
 /// </summary>
-internal sealed partial class SiloRefresher(
-    SiloDirectory directory, HealthProbe probe, IOptions<GatewayOptions> options, TimeProvider time, ILogger<SiloRefresher> logger) : BackgroundService
+internal sealed class SiloRefresher(
+    SiloDirectory directory, HealthProbe probe, ClusterConnection cluster, IOptions<GatewayOptions> options, TimeProvider time,
+    ILogger<SiloRefresher> logger) : BackgroundService
 {
     private readonly HashSet<SiloEntry> _lastKnown = new(ReferenceEqualityComparer.Instance);
     private readonly HashSet<SiloEntry> _lastLive = new(ReferenceEqualityComparer.Instance);
@@ -24,10 +23,8 @@ internal sealed partial class SiloRefresher(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
-        await using var table = string.IsNullOrWhiteSpace(settings.PostgresConnectionString)
-            ? null
-            : new MembershipTable(settings.PostgresConnectionString, settings.PostgresSchema);
-        if (table is null)
+        var clustered = !string.IsNullOrWhiteSpace(settings.PostgresConnectionString);
+        if (!clustered)
             Log.StaticMode(logger, settings.SiloUrls().Count, string.Join(", ", settings.SiloUrls()));
         else
             Log.MembershipMode(logger, settings.PostgresSchema);
@@ -38,7 +35,7 @@ internal sealed partial class SiloRefresher(
             {
                 try
                 {
-                    await RefreshAsync(table, settings, stoppingToken);
+                    await RefreshAsync(clustered, settings, stoppingToken);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -53,10 +50,10 @@ internal sealed partial class SiloRefresher(
         }
     }
 
-    private async Task RefreshAsync(MembershipTable? table, GatewayOptions settings, CancellationToken cancellationToken)
+    private async Task RefreshAsync(bool clustered, GatewayOptions settings, CancellationToken cancellationToken)
     {
         SiloObservation[] observations;
-        if (table is null)
+        if (!clustered)
         {
             var urls = settings.SiloUrls();
             var silos = new (string, Uri)[urls.Count];
@@ -66,49 +63,41 @@ internal sealed partial class SiloRefresher(
         }
         else
         {
-            observations = await ReadMembershipAsync(table, settings, cancellationToken) ?? await ProbeKnownAsync(cancellationToken);
+            observations = await AskClusterAsync(settings, cancellationToken) ?? await ProbeKnownAsync(cancellationToken);
         }
         directory.Apply(observations);
         LogChanges(directory.All);
     }
 
-    private async Task<SiloObservation[]?> ReadMembershipAsync(MembershipTable table, GatewayOptions settings, CancellationToken cancellationToken)
+    private async Task<SiloObservation[]?> AskClusterAsync(GatewayOptions settings, CancellationToken cancellationToken)
     {
-        List<MembershipRow> rows;
-        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        var askedAtMs = time.GetUtcNow().ToUnixTimeMilliseconds();
+        SiloEndpoint[] live;
+        try
         {
-            // A hung database must not freeze the view for Npgsql's 15 s connect timeout; fall back sooner.
-            timeout.CancelAfter(settings.DeadAfter);
-            try
-            {
-                rows = await table.ReadAsync(timeout.Token);
-            }
-            catch (Exception e) when (e is NpgsqlException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
-            {
-                if (!_membershipFailing)
-                {
-                    var missing = e is PostgresException { SqlState: PostgresErrorCodes.UndefinedTable };
-                    Log.MembershipUnreadable(logger, settings.PostgresSchema, missing ? "the table does not exist yet" : e.Message, directory.All.Count);
-                }
-                _membershipFailing = true;
-                return null;
-            }
+            var client = cluster.Client ?? throw new InvalidOperationException("not connected to the cluster yet");
+            // A hung cluster must not freeze the view for Orleans' 30 s response timeout; fall back sooner.
+            live = await client.GetGrain<IClusterDirectoryGrain>(0).GetLiveSilosAsync().WaitAsync(settings.DeadAfter, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            if (!_membershipFailing)
+                Log.MembershipUnreadable(logger, e.Message, directory.All.Count);
+            _membershipFailing = true;
+            return null;
         }
         if (_membershipFailing)
-            Log.MembershipReadable(logger, rows.Count);
+            Log.MembershipReadable(logger, live.Length);
         _membershipFailing = false;
-        var nowMs = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var deadBeforeMs = nowMs - (long)settings.DeadAfter.TotalMilliseconds;
-        var observations = new List<SiloObservation>(rows.Count);
-        foreach (var row in rows)
+        var observations = new List<SiloObservation>(live.Length);
+        foreach (var silo in live)
         {
-            if (!Uri.TryCreate(row.Address.TrimEnd('/') + "/", UriKind.Absolute, out var address))
+            if (!Uri.TryCreate(silo.Address.TrimEnd('/') + "/", UriKind.Absolute, out var address))
             {
-                Log.BadAddress(logger, row.SiloId, row.Address);
+                Log.BadAddress(logger, silo.SiloId, silo.Address);
                 continue;
             }
-            var live = row.State == "live" && row.HeartbeatAtMs >= deadBeforeMs;
-            observations.Add(new SiloObservation(row.SiloId, address, live, row.HeartbeatAtMs));
+            observations.Add(new SiloObservation(silo.SiloId, address, IsLive: true, askedAtMs));
         }
         return [.. observations];
     }

@@ -69,6 +69,10 @@ public static class BusErrors
         Problem(503, BusErrorCodes.ArchiveUnavailable, "Archive unavailable",
             $"Chunk {chunk} of {category} is archived and the archive cannot be reached; retry later.", chunk);
 
+    public static IResult SiloFenced(string category, string chunk, long offset) =>
+        Problem(503, BusErrorCodes.SiloFenced, "Silo fenced",
+            $"The batch was written to {category}/{chunk} at offset {offset}, but this silo could not confirm it is still a cluster member, so it is not acknowledged; retry (it may be kept twice).", chunk);
+
     public static IResult NotReady() =>
         Problem(503, BusErrorCodes.NotReady, "Not ready", "The silo is starting or stopping.");
 

@@ -73,6 +73,7 @@ public static class ProduceEndpoint
                 BusJsonContext.Default.ProduceResult),
             AppendStatus.ReplicationTimeout => BusErrors.ReplicationTimeout(category, outcome.Chunk, outcome.Offset, outcome.ReplicasHeld, replicas, limits.ReplicationTimeout),
             AppendStatus.DiskFull => BusErrors.DiskFull(outcome.Detail ?? "No space left on device."),
+            AppendStatus.Fenced => BusErrors.SiloFenced(category, outcome.Chunk, outcome.Offset),
             _ => BusErrors.NotReady(),
         };
     }

@@ -10,7 +10,7 @@ namespace OrleansBus.Silo.Cluster;
 
 /// <summary>
 /// The internal silo-to-silo routes under <c>/cluster/v1</c> (not part of the public API; the gateway does not forward
-/// them): membership as this silo sees it, batches of a chunk past a position (what a pulling silo appends to its
+/// them): Orleans membership as this silo sees it, batches of a chunk past a position (what a pulling silo appends to its
 /// copy), and replica appends from an owner. A tail is served only from bytes this silo holds, never by asking
 /// another silo, so two silos can never bounce a request between them.
 /// </summary>
@@ -27,17 +27,22 @@ public static class ClusterEndpoints
         cluster.MapGet("/replicas/{category}/{chunk}", ReplicaPosition);
     }
 
+    /// <summary>Orleans' Orleans membership as this silo sees it, one entry per start (generation), sorted by silo id then epoch.</summary>
     private static IResult Members(Membership membership)
     {
-        var silos = membership.Silos;
-        var members = new MemberInfo[silos.Count];
-        for (var i = 0; i < silos.Count; i++)
+        var members = new List<MemberInfo>();
+        foreach (var m in membership.Members)
         {
-            var s = silos[i];
-            members[i] = new MemberInfo(s.SiloId, s.Address, s.Epoch, s.State, membership.IsLive(s.SiloId),
-                DateTimeOffset.FromUnixTimeMilliseconds(s.HeartbeatAtMs), s.SiloId == membership.SiloId);
+            var state = m.Status switch
+            {
+                SiloStatus.Active => "live",
+                SiloStatus.Dead => "dead",
+                _ => m.Status.ToString().ToLowerInvariant(),
+            };
+            members.Add(new MemberInfo(m.SiloId, m.Self ? membership.Address : m.Address ?? "", m.Epoch, state, m.Self || m.IsLive, m.Self));
         }
-        return Results.Json(members, ClusterJsonContext.Default.MemberInfoArray);
+        members.Sort(static (a, b) => string.CompareOrdinal(a.Id, b.Id) is var c and not 0 ? c : a.Epoch.CompareTo(b.Epoch));
+        return Results.Json(members.ToArray(), ClusterJsonContext.Default.MemberInfoArray);
     }
 
     private static async Task TailAsync(HttpContext http, string category, string chunk, LogStore store)
@@ -148,7 +153,7 @@ public static class ClusterEndpoints
 }
 
 /// <summary>One silo as <c>GET /cluster/v1/members</c> shows it.</summary>
-public sealed record MemberInfo(string Id, string Address, long Epoch, string State, bool Live, DateTimeOffset HeartbeatAt, bool Self);
+public sealed record MemberInfo(string Id, string Address, long Epoch, string State, bool Live, bool Self);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(MemberInfo[]))]

@@ -27,8 +27,13 @@ public sealed partial class ClusterReads(
 
     private long NowMs => time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    /// <summary>No other silo has ever joined this metadata store (the membership table holds this silo only).</summary>
-    private bool IsAlone => membership.Silos.Count == 1 && membership.Silos[0].SiloId == store.SiloId;
+    /// <summary>
+    /// The embedded single silo (its own SQLite catalog), or a cluster in which Orleans knows no other silo, live or dead:
+    /// every chunk in the catalog is then this silo's own.
+    /// </summary>
+    private bool IsAlone => !clustered || membership.Members is [{ Self: true }];
+
+    private readonly bool clustered = options.Value.Metadata == "postgres";
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -1,91 +1,110 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using OrleansBus.Silo.Hosting;
 
 namespace OrleansBus.Silo.Cluster;
 
+/// <summary>A silo as this silo sees it: its name (the owner part of chunk names), where its HTTP API is, its Orleans status.</summary>
+public sealed record MemberView(string SiloId, string? Address, long Epoch, SiloStatus Status, bool Self)
+{
+    /// <summary>Active in Orleans membership and its HTTP address known: peers may replicate to it and read from it.</summary>
+    public bool IsLive => Status == SiloStatus.Active && Address is not null;
+}
+
+/// <summary>A live peer: where to send its replicas and reads.</summary>
+public sealed record PeerSilo(string SiloId, string Address);
+
 /// <summary>
-/// This silo's view of the cluster: its own id, address and epoch, and the last membership table it read. Live means
-/// "heartbeat within <see cref="BusOptions.DeadAfter"/>" by this silo's clock (heartbeats are Unix ms written by each
-/// silo's own clock, so clocks must be roughly in step, as NTP keeps them). Written by <see cref="MembershipService"/>
-/// only; read from any thread (the snapshot is replaced whole).
+/// This silo's view of the cluster, derived from Orleans membership (<see cref="IClusterMembershipService"/>): who is
+/// Active, who was declared dead, and each member's HTTP address (learned from its pinned
+/// <see cref="Contracts.Grains.ISiloInfoGrain"/> by <see cref="MembershipWatcher"/>). Orleans decides liveness (probes,
+/// votes, the membership table); this class only answers questions about the last snapshot it was given. The epoch of a
+/// silo is its Orleans generation: a restart always gets a larger one. Written by <see cref="MembershipWatcher"/> only;
+/// read from any thread (the view is replaced whole).
 /// </summary>
 public sealed class Membership
 {
-    private readonly BusOptions _options;
-    private readonly TimeProvider _time;
-    private volatile IReadOnlyList<SiloRecord> _silos = [];
+    private volatile IReadOnlyList<MemberView> _members = [];
+    private readonly Dictionary<string, long> _goneSince = new(StringComparer.Ordinal);
+    private readonly Lock _goneLock = new();
 
-    public Membership(IOptions<BusOptions> options, IConfiguration configuration, TimeProvider time)
+    public Membership(IOptions<BusOptions> options, IConfiguration configuration)
     {
-        _options = options.Value;
-        _time = time;
-        Address = ResolveAddress(_options.AdvertiseUrl, configuration);
+        SiloId = options.Value.SiloId;
+        Address = ResolveAddress(options.Value.AdvertiseUrl, configuration);
     }
 
-    public string SiloId => _options.SiloId;
+    public string SiloId { get; }
     public string Address { get; }
 
-    /// <summary>This start's epoch (0 until joined). A restart always gets a larger one.</summary>
-    public long Epoch { get; internal set; }
+    /// <summary>This start's Orleans generation (0 until the silo has joined the cluster).</summary>
+    public long Epoch { get; private set; }
 
-    public IReadOnlyList<SiloRecord> Silos => _silos;
+    /// <summary>This silo is an Active member: until then nobody is judged dead from an incomplete view.</summary>
+    public bool Joined { get; private set; }
 
-    private long _refreshedAtMs;
+    /// <summary>Every member of the last snapshot (dead ones too, until Orleans removes their rows), this silo included.</summary>
+    public IReadOnlyList<MemberView> Members => _members;
 
-    internal void Update(IReadOnlyList<SiloRecord> silos)
+    internal void Update(IReadOnlyList<MemberView> members, long epoch)
     {
-        _silos = silos;
-        Volatile.Write(ref _refreshedAtMs, NowMs);
+        Epoch = epoch;
+        _members = members;
+        Joined = members.Any(m => m.Self && m.Status == SiloStatus.Active);
+        var now = Stopwatch.GetTimestamp();
+        lock (_goneLock)
+        {
+            foreach (var member in members)
+            {
+                if (IsUp(member.SiloId, members))
+                    _goneSince.Remove(member.SiloId);
+                else
+                    _goneSince.TryAdd(member.SiloId, now);
+            }
+        }
     }
-
-    /// <summary>
-    /// The table was read within two heartbeat intervals. A stale view (the database was unreachable) says nothing about
-    /// who is dead: every heartbeat in it looks old, so nobody may be declared dead from it.
-    /// </summary>
-    public bool IsFresh => NowMs - Volatile.Read(ref _refreshedAtMs) <= 2 * (long)_options.HeartbeatInterval.TotalMilliseconds + 1000;
-
-    private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
     public bool IsLive(string siloId)
     {
         if (siloId == SiloId)
             return true;
-        var now = NowMs;
-        foreach (var silo in _silos)
+        foreach (var member in _members)
         {
-            if (silo.SiloId == siloId)
-                return silo.IsLive(now, (long)_options.DeadAfter.TotalMilliseconds);
+            if (member.SiloId == siloId && member.IsLive)
+                return true;
         }
         return false;
     }
 
     /// <summary>
-    /// True when the silo has sent no heartbeat for at least <paramref name="after"/> (a clean stop writes a last one, so
-    /// a stopping owner gets that long to seal its own chunks). A silo this one never saw in the table counts as gone;
-    /// with a stale view of the table (see <see cref="IsFresh"/>) nobody does.
+    /// True when Orleans has declared every start of <paramref name="siloId"/> dead (or never saw it) and this silo has
+    /// known that for at least <paramref name="after"/>. Never true before this silo has joined, nor for this silo.
+    /// A member still Joining, Active or ShuttingDown is not gone: a stopping owner seals its own chunks before it leaves.
     /// </summary>
     public bool IsGoneFor(string siloId, TimeSpan after)
     {
-        if (siloId == SiloId || !IsFresh)
+        if (siloId == SiloId || !Joined)
             return false;
-        foreach (var silo in _silos)
+        var members = _members;
+        if (IsUp(siloId, members))
+            return false;
+        long since;
+        lock (_goneLock)
         {
-            if (silo.SiloId == siloId)
-                return NowMs - silo.HeartbeatAtMs >= (long)after.TotalMilliseconds;
+            if (!_goneSince.TryGetValue(siloId, out since))
+                _goneSince[siloId] = since = Stopwatch.GetTimestamp(); // never seen: gone from now on
         }
-        return true;
+        return Stopwatch.GetElapsedTime(since) >= after;
     }
 
-    /// <summary>Live peers (not this silo), by id.</summary>
-    public IReadOnlyList<SiloRecord> LivePeers()
+    /// <summary>Live peers (not this silo).</summary>
+    public IReadOnlyList<PeerSilo> LivePeers()
     {
-        var now = NowMs;
-        var deadAfter = (long)_options.DeadAfter.TotalMilliseconds;
-        var peers = new List<SiloRecord>();
-        foreach (var silo in _silos)
+        var peers = new List<PeerSilo>();
+        foreach (var member in _members)
         {
-            if (silo.SiloId != SiloId && silo.IsLive(now, deadAfter))
-                peers.Add(silo);
+            if (!member.Self && member.IsLive && !peers.Exists(p => p.SiloId == member.SiloId))
+                peers.Add(new PeerSilo(member.SiloId, member.Address!));
         }
         return peers;
     }
@@ -94,12 +113,22 @@ public sealed class Membership
     {
         if (siloId == SiloId)
             return Address;
-        foreach (var silo in _silos)
+        foreach (var member in _members)
         {
-            if (silo.SiloId == siloId)
-                return silo.Address;
+            if (member.SiloId == siloId && member.IsLive)
+                return member.Address;
         }
         return null;
+    }
+
+    private static bool IsUp(string siloId, IReadOnlyList<MemberView> members)
+    {
+        foreach (var member in members)
+        {
+            if (member.SiloId == siloId && member.Status is SiloStatus.Created or SiloStatus.Joining or SiloStatus.Active or SiloStatus.ShuttingDown or SiloStatus.Stopping)
+                return true;
+        }
+        return false;
     }
 
     /// <summary>Bus:AdvertiseUrl, else the first listen URL with a wildcard host read as loopback.</summary>

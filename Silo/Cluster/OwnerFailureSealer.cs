@@ -6,8 +6,8 @@ using OrleansBus.Silo.Storage;
 namespace OrleansBus.Silo.Cluster;
 
 /// <summary>
-/// Seals the active chunks of owners that have been dead past <see cref="BusOptions.OwnerDeadAfter"/>, at the size a
-/// replica holds, so consumers can finish them and the archive gets them. Among the live silos holding a copy, the one
+/// Seals the active chunks of owners that Orleans declared dead at least <see cref="BusOptions.OwnerDeadAfter"/> ago (by
+/// then the owner's fence forbids it to acknowledge anything, see <see cref="SiloFence"/>), at the size a replica holds, so consumers can finish them and the archive gets them. Among the live silos holding a copy, the one
 /// with the most bytes seals (ties: the lowest silo id); the catalog update is conditional on the chunk still being
 /// active, so the owner's own seal or another replica's wins if it came first. The sealing replica then archives the
 /// chunk (<c>sealed_by</c>). Everything a produce acknowledged with <c>min_sync_replicas</c> is in every such copy.
@@ -16,9 +16,11 @@ public sealed partial class OwnerFailureSealer(
     LogStore store, IMetadataStore metadata, Membership membership, PeerClient peers, ClusterReads reads,
     IOptions<BusOptions> options, TimeProvider time, ILogger<OwnerFailureSealer> logger) : BackgroundService
 {
+    private static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(1);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.Value.HeartbeatInterval, time);
+        using var timer = new PeriodicTimer(CheckInterval, time);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
@@ -48,8 +50,7 @@ public sealed partial class OwnerFailureSealer(
             // silo, so it does not stay active for ever; its owner re-publishes whatever it wrote when it comes back.
             if (chunk.Mirror is null && !IsFirstLiveSilo())
                 return;
-            // Bytes arrived lately: the owner is alive whatever its heartbeat says (a restarted owner re-publishes its
-            // tail before it joins the table; a slow database delays heartbeats, not pushes).
+            // Bytes arrived lately: the owner was pushing to us within the grace, so wait for the view to settle.
             if (chunk.Mirror?.SinceLastAppend < options.Value.OwnerDeadAfter)
                 return;
             var mine = chunk.Mirror?.Position ?? default;
@@ -97,7 +98,7 @@ public sealed partial class OwnerFailureSealer(
         [LoggerMessage(4301, LogLevel.Warning, "Sealed {Category}/{Chunk} for its dead owner {Owner} at {Size} bytes, {Messages} messages")]
         public static partial void SealedForOwner(ILogger logger, string category, string chunk, string owner, long size, long messages);
 
-        [LoggerMessage(4302, LogLevel.Warning, "Sealing {Category}/{Chunk} for its dead owner failed; trying again at the next heartbeat")]
+        [LoggerMessage(4302, LogLevel.Warning, "Sealing {Category}/{Chunk} for its dead owner failed; trying again in a second")]
         public static partial void SealFailed(ILogger logger, Exception exception, string category, string chunk);
     }
 }

@@ -15,11 +15,12 @@ namespace OrleansBus.Silo.Grains;
 /// and seal, and the <see cref="Replicator"/> streams it to peers.
 /// Reentrant: a call that awaits its fdatasync or its replicas must not hold back the next append, or concurrent
 /// producers would no longer share one fdatasync. That is safe because the grain keeps no state of its own between
-/// awaits; the writer's single loop orders every append of the category.
+/// awaits; the writer's single loop orders every append of the category. Nothing is acknowledged while the silo's
+/// <see cref="Cluster.SiloFence"/> is up.
 /// </summary>
 [Reentrant]
 [SiloPinnedPlacement]
-public sealed class ChunkWriterGrain(LogStore store, Replicator replicator, IOptions<BusOptions> busOptions) : Grain, IChunkWriterGrain
+public sealed class ChunkWriterGrain(LogStore store, Replicator replicator, Cluster.SiloFence fence, IOptions<BusOptions> busOptions) : Grain, IChunkWriterGrain
 {
     private string Category => GrainKeys.CategoryOf(this.GetPrimaryKeyString());
 
@@ -58,6 +59,9 @@ public sealed class ChunkWriterGrain(LogStore store, Replicator replicator, IOpt
                 else
                     met = $"replicas:{held}";
             }
+            // Checked last, after every wait: an acknowledgement is given now, so membership must have been confirmed lately.
+            if (!fence.MayAcknowledge)
+                status = AppendStatus.Fenced;
             return new AppendOutcome(status, result.Chunk, result.Offset, result.Length, result.Messages, met, held, null);
         }
         catch (Exception e) when (e is DiskFullException || (e is IOException io && NativeFile.IsDiskFull(io)))

@@ -72,19 +72,22 @@ public sealed class BusOptions
     public int WriterQueueLength { get; set; } = 1024;
 
     /// <summary>
-    /// The base URL peers and the gateway use to reach this silo (written to the membership table). Empty: the first
+    /// The base URL peers and the gateway use to reach this silo (its <see cref="Contracts.Grains.ISiloInfoGrain"/> answers it). Empty: the first
     /// <c>--urls</c> address, with a wildcard host read as 127.0.0.1. Set it in containers (the app's own host name).
     /// </summary>
     public string? AdvertiseUrl { get; set; }
 
-    /// <summary>How often a silo writes its heartbeat and re-reads the membership table.</summary>
-    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>
+    /// After Orleans declares an owner dead, its replicas wait this long before one of them seals the owner's active chunk
+    /// at the replicated size. At least <see cref="FenceWindow"/>: by then the owner acknowledges nothing more.
+    /// </summary>
+    public TimeSpan OwnerDeadAfter { get; set; } = TimeSpan.FromSeconds(3);
 
-    /// <summary>A silo without a heartbeat for this long is dead: not routed to, not chosen as a replica.</summary>
-    public TimeSpan DeadAfter { get; set; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>After its owner has been dead this long, a replica seals the owner's active chunk at its replicated size.</summary>
-    public TimeSpan OwnerDeadAfter { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// In a cluster, a silo acknowledges a write only if it confirmed it is an Active member within this window (see
+    /// <see cref="Cluster.SiloFence"/>). Shorter than the quickest death declaration (about 3 s of missed probes).
+    /// </summary>
+    public TimeSpan FenceWindow { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Copies of each active chunk, the owner's included: the owner streams to ReplicationFactor - 1 live peers.</summary>
     [Range(1, 16)]

@@ -35,9 +35,8 @@ public static class SiloSetup
             .Validate(o => o.MaxMessageBytes <= o.MaxRequestBytes, "Bus:MaxMessageBytes must not exceed Bus:MaxRequestBytes.")
             .Validate(o => o.Metadata != "postgres" || !string.IsNullOrWhiteSpace(o.PostgresConnectionString),
                 "Bus:PostgresConnectionString is required when Bus:Metadata is postgres.")
-            .Validate(o => o.HeartbeatInterval > TimeSpan.Zero, "Bus:HeartbeatInterval must be positive.")
-            .Validate(o => o.DeadAfter > o.HeartbeatInterval, "Bus:DeadAfter must be longer than Bus:HeartbeatInterval.")
-            .Validate(o => o.OwnerDeadAfter >= o.DeadAfter, "Bus:OwnerDeadAfter must not be shorter than Bus:DeadAfter.")
+            .Validate(o => o.FenceWindow > TimeSpan.Zero, "Bus:FenceWindow must be positive.")
+            .Validate(o => o.OwnerDeadAfter >= o.FenceWindow, "Bus:OwnerDeadAfter must not be shorter than Bus:FenceWindow.")
             .Validate(o => o.ReplicationTimeout > TimeSpan.Zero, "Bus:ReplicationTimeout must be positive.")
             .Validate(o => o.CatalogSyncInterval > TimeSpan.Zero, "Bus:CatalogSyncInterval must be positive.")
             .Validate(o => o.AdvertiseUrl is null || Uri.TryCreate(o.AdvertiseUrl, UriKind.Absolute, out var u) && u.Scheme is "http" or "https",
@@ -65,20 +64,30 @@ public static class SiloSetup
             sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<LogStore>();
         builder.Services.AddSingleton<Groups.ConsumerGroups>();
-        builder.Services.AddHostedService<StorageService>();
         builder.Services.AddSingleton<Cluster.Membership>();
-        // After StorageService (the schema is migrated), so it stops first and says "left" while the store still works.
-        builder.Services.AddHostedService<Cluster.MembershipService>();
-        builder.Services.AddHostedService<AgeSealer>();
-        // After StorageService: started once the store is loaded, stopped before it seals and closes.
         builder.Services.AddSingleton<Archiver>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<Archiver>());
         builder.Services.AddSingleton<Cluster.PeerClient>();
         builder.Services.AddSingleton<Replication.Replicator>();
         builder.Services.AddSingleton<Cluster.ClusterReads>();
+        builder.Services.AddSingleton<Cluster.SiloFence>();
+
+        // Hosted services start in this order (Kestrel last) and stop in the reverse order (Kestrel first).
+        // 1. The directory lock and the schema, Orleans' tables included.
+        builder.Services.AddHostedService<StoragePreparation>();
+        // 2. Orleans: the silo joins the cluster.
+        builder.AddBusOrleans();
+        // 3. Membership as this silo sees it (with each member's HTTP address) and the fence: known before recovery, so
+        //    chunks opened while recovering are replicated at once; stopped after the store has sealed and closed.
+        builder.Services.AddHostedService<Cluster.MembershipWatcher>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Cluster.SiloFence>());
+        // 4. Recovery; on stop, sealing every active chunk while still a member.
+        builder.Services.AddHostedService<StorageService>();
+        builder.Services.AddHostedService<AgeSealer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Cluster.ClusterReads>());
         builder.Services.AddHostedService<Cluster.OwnerFailureSealer>();
-        // Last: Orleans starts once storage has recovered and the schema exists, and stops before them.
-        return builder.AddBusOrleans();
+        // 5. Last: started once the store is loaded, stopped first, before the chunks are sealed at shutdown (those are
+        //    archived after the next start, never half-uploaded by a stopping silo).
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Archiver>());
+        return builder;
     }
 }

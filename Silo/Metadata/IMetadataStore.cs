@@ -32,8 +32,11 @@ public interface IMetadataStore : IAsyncDisposable
     /// <summary>Adds a catalog row (normally in state active).</summary>
     Task AddChunkAsync(ChunkRecord chunk, CancellationToken cancellationToken);
 
-    /// <summary>Sets a chunk's state, size and message count (sealing makes them final).</summary>
-    Task UpdateChunkAsync(string category, string name, string state, long size, long messages, DateTimeOffset? sealedAt, CancellationToken cancellationToken);
+    /// <summary>
+    /// Sets a chunk's state, size and message count (sealing makes them final). False when the row was left as it was: a
+    /// replica sealed it for its dead owner (the owner's late seal never rewrites that), or an archive of another size.
+    /// </summary>
+    Task<bool> UpdateChunkAsync(string category, string name, string state, long size, long messages, DateTimeOffset? sealedAt, CancellationToken cancellationToken);
 
     /// <summary>The category's chunks, oldest first (by owner's sequence, then name).</summary>
     Task<IReadOnlyList<ChunkRecord>> ListChunksAsync(string category, CancellationToken cancellationToken);

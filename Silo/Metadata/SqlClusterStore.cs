@@ -6,7 +6,7 @@ namespace OrleansBus.Silo.Metadata;
 internal sealed class SqlClusterStore(ISqlRunner sql) : IClusterStore
 {
     /// <summary>
-    /// Schema version 3. Besides membership and replica placement: <c>chunks.sealed_by</c> (the owner, or the replica
+    /// Schema version 3. Besides membership (dropped again in version 4) and replica placement: <c>chunks.sealed_by</c> (the owner, or the replica
     /// that sealed for a dead owner and so archives the chunk) and <c>group_chunks.applied_seek</c> (the seek generation
     /// a row was last reset to, so when every silo now materialises every silo's chunks, a seek resets each row once).
     /// </summary>
@@ -27,32 +27,8 @@ internal sealed class SqlClusterStore(ISqlRunner sql) : IClusterStore
         ALTER TABLE group_chunks ADD COLUMN applied_seek INTEGER NOT NULL DEFAULT -1;
         """;
 
-    public async Task<long> JoinAsync(string siloId, string address, long nowMs, CancellationToken cancellationToken)
-    {
-        var rows = await sql.QueryAsync(
-            """
-            INSERT INTO silos (silo_id, address, epoch, started_at, heartbeat_at, state) VALUES (@id, @address, 1, @now, @now, 'live')
-            ON CONFLICT (silo_id) DO UPDATE SET address = excluded.address, epoch = silos.epoch + 1,
-                started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, state = 'live'
-            RETURNING epoch
-            """,
-            new SqlArgs().Add("@id", siloId).Add("@address", address).Add("@now", nowMs), static r => Convert.ToInt64(r.GetValue(0)), cancellationToken);
-        return rows[0];
-    }
-
-    public async Task<bool> HeartbeatAsync(string siloId, long epoch, long nowMs, CancellationToken cancellationToken) =>
-        await sql.ExecuteAsync("UPDATE silos SET heartbeat_at = @now, state = 'live' WHERE silo_id = @id AND epoch = @epoch",
-            new SqlArgs().Add("@id", siloId).Add("@epoch", epoch).Add("@now", nowMs), cancellationToken) == 1;
-
-    public Task LeaveAsync(string siloId, long epoch, long nowMs, CancellationToken cancellationToken) =>
-        sql.ExecuteAsync("UPDATE silos SET state = 'left', heartbeat_at = @now WHERE silo_id = @id AND epoch = @epoch",
-            new SqlArgs().Add("@id", siloId).Add("@epoch", epoch).Add("@now", nowMs), cancellationToken);
-
-    public Task<IReadOnlyList<SiloRecord>> ListSilosAsync(CancellationToken cancellationToken) =>
-        sql.QueryAsync("SELECT silo_id, address, epoch, started_at, heartbeat_at, state FROM silos ORDER BY silo_id", [],
-            static r => new SiloRecord(r.GetString(0), r.GetString(1), Convert.ToInt64(r.GetValue(2)), Convert.ToInt64(r.GetValue(3)),
-                Convert.ToInt64(r.GetValue(4)), r.GetString(5)),
-            cancellationToken);
+    /// <summary>Schema version 4: membership moved to Orleans (its own table), so our <c>silos</c> table goes.</summary>
+    public const string DropSilosMigration = "DROP TABLE silos;";
 
     public Task AddReplicaAsync(string category, string chunk, string siloId, CancellationToken cancellationToken) =>
         sql.ExecuteAsync("INSERT INTO chunk_replicas (category, chunk, silo) VALUES (@c, @chunk, @silo) ON CONFLICT DO NOTHING",

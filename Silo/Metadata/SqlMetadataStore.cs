@@ -43,6 +43,7 @@ public abstract class SqlMetadataStore : IMetadataStore, ISqlRunner
         """,
         SqlGroupStore.Migration,
         SqlClusterStore.Migration,
+        SqlClusterStore.DropSilosMigration,
     ];
 
     /// <summary>Appended where text is sorted so both backends sort by bytes, whatever the database's locale.</summary>
@@ -151,17 +152,19 @@ public abstract class SqlMetadataStore : IMetadataStore, ISqlRunner
                 .Add("@created", chunk.CreatedAt.ToUnixTimeMilliseconds()).Add("@sealed", chunk.SealedAt?.ToUnixTimeMilliseconds()),
             durable: true, cancellationToken);
 
-    public Task UpdateChunkAsync(string category, string name, string state, long size, long messages, DateTimeOffset? sealedAt, CancellationToken cancellationToken) =>
-        ExecuteAsync(
+    public async Task<bool> UpdateChunkAsync(string category, string name, string state, long size, long messages, DateTimeOffset? sealedAt, CancellationToken cancellationToken) =>
+        await ExecuteAsync(
             // A row a replica sealed for a dead owner is never rewritten by that owner's late seal (its size is what the
             // replicas hold; the owner re-publishes its tail instead); the sealing replica itself still marks it archived.
+            // Archiving never changes a final size: an archive of any other size than the catalog's is not this chunk.
             """
             UPDATE chunks SET state = @state, size = @size, messages = @messages, sealed_at = @sealed
             WHERE category = @category AND name = @name AND (sealed_by IS NULL OR sealed_by <> owner AND @state = 'archived' OR sealed_by = owner)
+              AND (@state <> 'archived' OR size = @size)
             """,
             new SqlArgs().Add("@category", category).Add("@name", name).Add("@state", state).Add("@size", size)
                 .Add("@messages", messages).Add("@sealed", sealedAt?.ToUnixTimeMilliseconds()),
-            durable: true, cancellationToken);
+            durable: true, cancellationToken) == 1;
 
     public Task<IReadOnlyList<ChunkRecord>> ListChunksAsync(string category, CancellationToken cancellationToken) =>
         QueryAsync(

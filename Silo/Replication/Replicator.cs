@@ -79,20 +79,6 @@ public sealed partial class Replicator : IChunkListener, IAsyncDisposable
         if (wanted <= 0)
             return;
         var live = _membership.LivePeers();
-        if (live.Count == 0 && _membership.Epoch == 0)
-        {
-            // Not joined yet: the store re-publishes a tail at start, before MembershipService has read the table. Read
-            // it here, or the new chunk would get no replica at all (and min_sync_replicas produces to it would fail).
-            try
-            {
-                _membership.Update(await _metadata.Cluster.ListSilosAsync(CancellationToken.None));
-                live = _membership.LivePeers();
-            }
-            catch (MetadataStoreException e)
-            {
-                Log.ReplicaNotRecorded(_logger, e, chunk.Name, "(membership unreadable)");
-            }
-        }
         // Rendezvous order (hash of chunk and silo) spreads chunks over peers and moves little when peers come and go.
         var peers = live.Select(p => p.SiloId)
             .OrderByDescending(id => (uint)HashCode.Combine(StableHash(chunk.Name), StableHash(id)))
@@ -123,7 +109,7 @@ public sealed partial class Replicator : IChunkListener, IAsyncDisposable
     {
         if (_chunks.TryGetValue(chunk, out var replication))
             replication.Signal();
-        else if (_options.ReplicationFactor > 1 && _membership.Silos.Count > 1 && _membership.LivePeers().Count > 0)
+        else if (_options.ReplicationFactor > 1 && _membership.LivePeers().Count > 0)
             _ = EnsureReplicatingAsync(chunk); // opened while alone; peers are here now
     }
 
@@ -178,7 +164,7 @@ public sealed partial class Replicator : IChunkListener, IAsyncDisposable
                     await Task.WhenAny(signal, Task.Delay(IdleRecheck, token));
                     continue;
                 }
-                if (_membership.IsGoneFor(peer, _options.DeadAfter))
+                if (_membership.IsGoneFor(peer, TimeSpan.Zero))
                 {
                     if (await TryReplaceAsync(replication, peer))
                         return; // a live peer took its place and gets the whole chunk from its own (empty) copy

@@ -85,8 +85,10 @@ public sealed partial class Archiver
         {
             try
             {
-                await _metadata.UpdateChunkAsync(chunk.Category, chunk.Name, ChunkStates.Archived, size, chunk.Messages, chunk.SealedAt, cancellationToken);
-                chunk.SetState(ChunkStates.Archived);
+                if (await _metadata.UpdateChunkAsync(chunk.Category, chunk.Name, ChunkStates.Archived, size, chunk.Messages, chunk.SealedAt, cancellationToken))
+                    chunk.SetState(ChunkStates.Archived);
+                else
+                    Log.ArchiveNotRecorded(_logger, chunk.Category, chunk.Name, size); // the catalog says otherwise: keep the local chunk
                 return;
             }
             catch (MetadataStoreException e)

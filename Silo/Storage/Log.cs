@@ -83,6 +83,12 @@ internal static partial class Log
     [LoggerMessage(1026, LogLevel.Error, "Archiving {Category}/{Chunk} failed unexpectedly; it stays sealed and local until restart")]
     public static partial void ArchiveCrashed(ILogger logger, Exception exception, string category, string chunk);
 
+    [LoggerMessage(1041, LogLevel.Error, "{Category}/{Chunk} was sealed by {SealedBy} at {SealedSize} bytes while this silo was counted dead; it wrote {LocalSize} (never acknowledged past the seal): the tail is re-published at the next start")]
+    public static partial void SealedElsewhere(ILogger logger, string category, string chunk, string sealedBy, long sealedSize, long localSize);
+
+    [LoggerMessage(1042, LogLevel.Error, "The catalog refused to record {Category}/{Chunk} as archived at {Size} bytes (sealed at another size, or by another silo); the local chunk is kept")]
+    public static partial void ArchiveNotRecorded(ILogger logger, string category, string chunk, long size);
+
     [LoggerMessage(1040, LogLevel.Warning, "{Category}/{Chunk} was sealed by {SealedBy} at {SealedSize} bytes while this silo was away; re-publishing the {TailBytes} bytes ({Batches} batches) written past it as new data")]
     public static partial void TailRepublished(ILogger logger, string category, string chunk, string sealedBy, long sealedSize, long tailBytes, int batches);
 }

@@ -6,16 +6,31 @@ namespace OrleansBus.Silo.Storage;
 public sealed partial class LogStore
 {
     /// <summary>
-    /// Takes the directory lock, migrates the catalog, and loads every category. Active chunks of this
+    /// Takes the directory lock and migrates the catalog (and Orleans' tables). Idempotent. The silo does this before
+    /// Orleans starts: the clustering tables must exist, and a second process on the same directory must fail before it
+    /// joins the cluster under this silo's name.
+    /// </summary>
+    public async Task PrepareAsync(CancellationToken cancellationToken)
+    {
+        if (_prepared)
+            return;
+        System.IO.Directory.CreateDirectory(DataDir);
+        _lock ??= DataDirectoryLock.Acquire(DataDir);
+        System.IO.Directory.CreateDirectory(CategoriesDir);
+        await _metadata.MigrateAsync(cancellationToken);
+        _prepared = true;
+    }
+
+    private bool _prepared;
+
+    /// <summary>
+    /// Prepares (see <see cref="PrepareAsync"/>) and loads every category. Active chunks of this
     /// silo were not sealed, so the last run stopped uncleanly: each is recovered (torn tail cut, or
     /// quarantined as corrupt) and sealed at its recovered size, and new appends go to a new chunk.
     /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        System.IO.Directory.CreateDirectory(DataDir);
-        _lock = DataDirectoryLock.Acquire(DataDir);
-        System.IO.Directory.CreateDirectory(CategoriesDir);
-        await _metadata.MigrateAsync(cancellationToken);
+        await PrepareAsync(cancellationToken);
 
         int chunks = 0, recovered = 0;
         var tails = new List<(CategoryLog Log, List<TailBatch> Batches)>();

@@ -179,13 +179,21 @@ public sealed partial class LogStore : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Stops taking writes and closes every category's writer, which seals its active chunk (the writer loop rotates out on
+    /// completion). Idempotent. The metadata store stays open for whoever still finishes work (replication, the archive).
+    /// </summary>
+    public async Task CloseWritersAsync()
     {
         _ready = false;
-        // Clean shutdown seals every active chunk (the writer loop rotates out on completion).
         foreach (var log in _categories.Values)
             await log.DisposeAsync();
         _categories.Clear();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await CloseWritersAsync();
         await _metadata.DisposeAsync();
         _lock?.Dispose();
         _lock = null;

@@ -12,7 +12,8 @@ internal sealed record SealJob(Chunk Chunk, SafeFileHandle Data, SafeFileHandle 
 /// Makes a rotated chunk final: fdatasync of data and index, then the catalog row says sealed with the
 /// final size and message count. Only then is the state "sealed" — it is never inferred from files.
 /// Runs off the writer loop; retries the catalog update until it succeeds or the silo stops (recovery
-/// then seals the chunk at start).
+/// then seals the chunk at start). A chunk a replica already sealed (this silo was counted dead) keeps the
+/// replica's seal: readers here see its size, and the tail is re-published at the next start.
 /// </summary>
 internal sealed class Sealer : IAsyncDisposable
 {
@@ -67,7 +68,11 @@ internal sealed class Sealer : IAsyncDisposable
             try
             {
                 var sealedAt = _time.GetUtcNow();
-                await _metadata.UpdateChunkAsync(job.Chunk.Category, job.Chunk.Name, ChunkStates.Sealed, job.Size, job.Messages, sealedAt, CancellationToken.None);
+                if (!await _metadata.UpdateChunkAsync(job.Chunk.Category, job.Chunk.Name, ChunkStates.Sealed, job.Size, job.Messages, sealedAt, CancellationToken.None))
+                {
+                    await AdoptReplicaSealAsync(job);
+                    return;
+                }
                 job.Chunk.SealedAt = sealedAt;
                 job.Chunk.SetState(ChunkStates.Sealed);
                 _sealed?.Invoke(job.Chunk);
@@ -89,6 +94,25 @@ internal sealed class Sealer : IAsyncDisposable
                 }
                 delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5000));
             }
+        }
+    }
+
+    /// <summary>
+    /// A replica sealed this chunk while its owner (this silo) was counted dead: the catalog's size is final and this
+    /// silo's bytes past it were never acknowledged after the seal (the fence). Readers here see the catalog's size; the
+    /// tail stays in the file until the next start re-publishes it as a new chunk. Not archived from here: the sealing
+    /// replica archives its copy.
+    /// </summary>
+    private async Task AdoptReplicaSealAsync(SealJob job)
+    {
+        foreach (var row in await _metadata.ListChunksAsync(job.Chunk.Category, CancellationToken.None))
+        {
+            if (row.Name != job.Chunk.Name)
+                continue;
+            // The writer has let go of the chunk (it is here to be sealed), so nobody else publishes to it any more.
+            job.Chunk.Publish(Math.Min(row.Size, job.Size), row.Messages);
+            job.Chunk.ApplyCatalog(row.State, row.Size, row.SealedAt, row.SealedBy);
+            Log.SealedElsewhere(_logger, job.Chunk.Category, job.Chunk.Name, row.SealedBy ?? "?", row.Size, job.Size);
         }
     }
 

@@ -22,9 +22,14 @@ public sealed class SiloProcess : IAsyncDisposable
         DataDir = Path.GetFullPath(dataDir);
         SiloId = siloId;
         Port = port ?? FreePort.Get();
+        // Fixed Orleans ports for the life of this fixture: a restart on the same ports supersedes the old start's
+        // membership row at once, instead of waiting until the cluster declares the old one dead.
+        OrleansSiloPort = FreePort.Get();
+        OrleansGatewayPort = FreePort.Get();
         var arguments = new List<string>
         {
             siloDll, "--urls", BaseUrl, $"--Bus:DataDir={DataDir}", $"--Bus:SiloId={siloId}",
+            $"--Orleans:Endpoints:SiloPort={OrleansSiloPort}", $"--Orleans:Endpoints:GatewayPort={OrleansGatewayPort}",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
@@ -39,6 +44,12 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public string SiloId { get; }
     public int Port { get; }
+
+    /// <summary>The Orleans silo-to-silo port (<c>Orleans:Endpoints:SiloPort</c>).</summary>
+    public int OrleansSiloPort { get; }
+
+    /// <summary>The Orleans client gateway port (<c>Orleans:Endpoints:GatewayPort</c>).</summary>
+    public int OrleansGatewayPort { get; }
     public string DataDir { get; }
     public string BaseUrl => $"http://127.0.0.1:{Port}";
     public string LogPath => _process.LogPath;

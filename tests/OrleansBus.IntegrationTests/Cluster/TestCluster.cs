@@ -43,6 +43,13 @@ internal sealed record Member(
     [property: JsonPropertyName("live")] bool Live,
     [property: JsonPropertyName("self")] bool Self);
 
+/// <summary>A row of Orleans' membership table (ours: <c>orleans_membership</c>); status 3 is Active, 6 is Dead.</summary>
+internal sealed record OrleansRow(string SiloName, int Port, long Generation, int Status)
+{
+    public const int Active = 3;
+    public const int Dead = 6;
+}
+
 /// <summary>A row of the shared chunk catalog (table <c>chunks</c>), read straight from PostgreSQL.</summary>
 internal sealed record CatalogRow(string Name, string Owner, string State, long Size, long Messages, string? SealedBy);
 
@@ -206,6 +213,20 @@ internal sealed class TestCluster : IAsyncDisposable
             rows.Add(new CatalogRow(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4),
                 reader.IsDBNull(5) ? null : reader.GetString(5)));
         }
+        return [.. rows];
+    }
+
+    /// <summary>Orleans' membership rows of this cluster, from PostgreSQL itself.</summary>
+    public async Task<OrleansRow[]> OrleansMembershipAsync()
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString + ";Pooling=false");
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            $"SELECT silo_name, port, generation, status FROM {Schema}.orleans_membership ORDER BY silo_name, generation", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<OrleansRow>();
+        while (await reader.ReadAsync())
+            rows.Add(new OrleansRow(reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetInt32(3)));
         return [.. rows];
     }
 
