@@ -131,10 +131,14 @@ public sealed class Membership
         return false;
     }
 
-    /// <summary>Bus:AdvertiseUrl, else the first listen URL with a wildcard host read as loopback.</summary>
+    /// <summary>
+    /// Bus:AdvertiseUrl, else the first listen URL with a wildcard host read as loopback; <c>auto</c>: the first listen URL
+    /// with this host's own address (containers, see <see cref="HostIdentity"/>).
+    /// </summary>
     internal static string ResolveAddress(string? advertiseUrl, IConfiguration configuration)
     {
-        if (!string.IsNullOrWhiteSpace(advertiseUrl))
+        var auto = string.Equals(advertiseUrl, HostIdentity.Auto, StringComparison.OrdinalIgnoreCase);
+        if (!string.IsNullOrWhiteSpace(advertiseUrl) && !auto)
             return advertiseUrl.TrimEnd('/');
         var urls = configuration["urls"];
         if (string.IsNullOrWhiteSpace(urls))
@@ -142,8 +146,12 @@ public sealed class Membership
         if (string.IsNullOrWhiteSpace(urls))
             urls = SiloSetup.DefaultUrl;
         var first = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0];
-        foreach (var wildcard in (string[])["://*:", "://+:", "://0.0.0.0:", "://[::]:"])
-            first = first.Replace(wildcard, "://127.0.0.1:", StringComparison.Ordinal);
+        var host = auto ? HostIdentity.FirstAddress().ToString() : "127.0.0.1";
+        foreach (var wildcard in (string[])["://*:", "://+:", "://0.0.0.0:", "://[::]:", "://localhost:", "://127.0.0.1:"])
+        {
+            if (auto || wildcard is not ("://localhost:" or "://127.0.0.1:"))
+                first = first.Replace(wildcard, $"://{host}:", StringComparison.Ordinal);
+        }
         return first.TrimEnd('/');
     }
 }

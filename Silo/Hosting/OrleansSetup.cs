@@ -16,7 +16,8 @@ namespace OrleansBus.Silo.Hosting;
 /// <item>Cluster (<c>Bus:Metadata=postgres</c>): ADO.NET clustering in the same database and schema as the catalog
 /// (the tables are ours, created by <see cref="PostgresMetadataStore.MigrateAsync"/> before Orleans starts).</item>
 /// </list>
-/// Ports: <c>Orleans:Endpoints:SiloPort</c> / <c>GatewayPort</c>; 0 or unset picks a free loopback port at start (peers
+/// Address: <c>Orleans:Endpoints:AdvertisedIPAddress</c>, 127.0.0.1 by default, <c>auto</c> for the host's own address
+/// (containers). Ports: <c>Orleans:Endpoints:SiloPort</c> / <c>GatewayPort</c>; 0 or unset picks a free loopback port at start (peers
 /// find the address in the membership table). A fixed port lets a restarted silo supersede its old membership row at
 /// once instead of waiting for the old one to be declared dead, so set them in deployments.
 /// </summary>
@@ -31,11 +32,16 @@ public static class OrleansSetup
     {
         var configuration = builder.Configuration;
         var bus = configuration.GetSection(BusOptions.Section);
-        var siloName = bus[nameof(BusOptions.SiloId)] ?? new BusOptions().SiloId;
+        var siloName = HostIdentity.SiloId(bus[nameof(BusOptions.SiloId)] ?? new BusOptions().SiloId);
         var endpoints = configuration.GetSection("Orleans:Endpoints");
         var siloPort = PortOrFree(endpoints["SiloPort"]);
         var gatewayPort = PortOrFree(endpoints["GatewayPort"]);
-        var advertised = endpoints["AdvertisedIPAddress"] is { Length: > 0 } ip ? IPAddress.Parse(ip) : IPAddress.Loopback;
+        var advertised = endpoints["AdvertisedIPAddress"] switch
+        {
+            null or "" => IPAddress.Loopback,
+            var ip when string.Equals(ip, HostIdentity.Auto, StringComparison.OrdinalIgnoreCase) => HostIdentity.FirstAddress(),
+            var ip => IPAddress.Parse(ip),
+        };
         var clustered = string.Equals(bus[nameof(BusOptions.Metadata)], "postgres", StringComparison.Ordinal);
 
         builder.UseOrleans(silo =>

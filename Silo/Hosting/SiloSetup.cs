@@ -28,6 +28,7 @@ public static class SiloSetup
         });
         builder.Services.AddOptions<BusOptions>()
             .Bind(builder.Configuration.GetSection(BusOptions.Section))
+            .PostConfigure(o => o.SiloId = HostIdentity.SiloId(o.SiloId))
             .ValidateDataAnnotations()
             .Validate(o => o.MaxChunkAge > TimeSpan.Zero, "Bus:MaxChunkAge must be positive.")
             .Validate(o => o.SealCheckInterval > TimeSpan.Zero, "Bus:SealCheckInterval must be positive.")
@@ -39,8 +40,9 @@ public static class SiloSetup
             .Validate(o => o.OwnerDeadAfter >= o.FenceWindow, "Bus:OwnerDeadAfter must not be shorter than Bus:FenceWindow.")
             .Validate(o => o.ReplicationTimeout > TimeSpan.Zero, "Bus:ReplicationTimeout must be positive.")
             .Validate(o => o.CatalogSyncInterval > TimeSpan.Zero, "Bus:CatalogSyncInterval must be positive.")
-            .Validate(o => o.AdvertiseUrl is null || Uri.TryCreate(o.AdvertiseUrl, UriKind.Absolute, out var u) && u.Scheme is "http" or "https",
-                "Bus:AdvertiseUrl must be an absolute http(s) URL.")
+            .Validate(o => o.AdvertiseUrl is null || o.AdvertiseUrl == HostIdentity.Auto
+                    || Uri.TryCreate(o.AdvertiseUrl, UriKind.Absolute, out var u) && u.Scheme is "http" or "https",
+                "Bus:AdvertiseUrl must be an absolute http(s) URL, or auto.")
             .ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<IMetadataStore>(sp =>
@@ -70,6 +72,7 @@ public static class SiloSetup
         builder.Services.AddSingleton<Replication.Replicator>();
         builder.Services.AddSingleton<Cluster.ClusterReads>();
         builder.Services.AddSingleton<Cluster.SiloFence>();
+        builder.Services.AddSingleton<ChunkAppender>();
 
         // Hosted services start in this order (Kestrel last) and stop in the reverse order (Kestrel first).
         // 1. The directory lock and the schema, Orleans' tables included.
