@@ -11,7 +11,7 @@ public static class BusApi
         app.MapGet("/health/ready", HealthEndpoints.Ready);
 
         var v1 = app.MapGroup("/v1/categories");
-        v1.MapGet("", CategoryEndpoints.List);
+        v1.MapGet("", CategoryEndpoints.ListAsync);
         v1.MapGet("/{category}", CategoryEndpoints.Get);
         v1.MapPut("/{category}", CategoryEndpoints.PutAsync);
         v1.MapPost("/{category}/messages", ProduceEndpoint.HandleAsync);

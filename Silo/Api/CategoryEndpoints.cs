@@ -10,8 +10,14 @@ public static class CategoryEndpoints
     private const long MinChunkBytes = 1024;
     private const long MinChunkAgeMs = 100;
 
-    public static IResult List(LogStore store)
+    public static async Task<IResult> ListAsync(LogStore store, IMetadataStore metadata, CancellationToken cancellationToken)
     {
+        // Categories other silos created (the shared catalog) are opened here too, so every silo lists the same set.
+        foreach (var category in await metadata.ListCategoriesAsync(cancellationToken))
+        {
+            if (store.Find(category.Name) is null)
+                await store.FindOrOpenAsync(category.Name, cancellationToken);
+        }
         var logs = store.All();
         var infos = new CategoryInfo[logs.Count];
         for (var i = 0; i < logs.Count; i++)

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
+using OrleansBus.Contracts.Grains;
 using OrleansBus.Silo.Hosting;
 using OrleansBus.Silo.Metadata;
 using OrleansBus.Silo.Storage;
@@ -7,17 +8,22 @@ using OrleansBus.Silo.Storage;
 namespace OrleansBus.Silo.Cluster;
 
 /// <summary>
-/// Makes every silo able to serve every chunk. It reads the shared catalog (every <see cref="BusOptions.CatalogSyncInterval"/>,
-/// and on demand when a reader names a chunk or category this silo has not seen) and adds other silos' chunks to the
-/// local category lists; when a reader needs bytes of a foreign chunk that the local copy lacks, it pulls the missing
+/// Makes every silo able to serve every chunk. It hears from each open category's <see cref="ICategoryGrain"/> about every
+/// catalog change as it happens (subscribed when the category opens here, renewed every <see cref="ResubscribeInterval"/>),
+/// asks the grain for the whole list on demand (a reader names a chunk this silo has not seen), and adds other silos'
+/// chunks to the local category lists; when a reader needs bytes of a foreign chunk that the local copy lacks, it pulls the missing
 /// batches from the owner, else from a live replica, into that copy (<see cref="Replication.ChunkMirror"/>); an archived
 /// chunk is read from the archive cache instead. Concurrent callers share one catalog read per category and one pull
 /// per chunk. Thread safe.
 /// </summary>
 public sealed partial class ClusterReads(
-    LogStore store, IMetadataStore metadata, Membership membership, PeerClient peers, Archiver archiver,
-    IOptions<BusOptions> options, TimeProvider time, ILogger<ClusterReads> logger) : BackgroundService
+    LogStore store, IMetadataStore metadata, Membership membership, PeerClient peers, Archiver archiver, IGrainFactory grains,
+    IOptions<BusOptions> options, TimeProvider time, ILogger<ClusterReads> logger) : BackgroundService, ICatalogObserver
 {
+    /// <summary>Subscriptions lapse after a few minutes (and with the grain's silo); renewing them this often keeps them.</summary>
+    private static readonly TimeSpan ResubscribeInterval = TimeSpan.FromSeconds(20);
+    private ICatalogObserver? _self;
+
     private const int PullBytes = 16 * 1024 * 1024;
     private const int MaxPullRounds = 64;
 
@@ -37,31 +43,49 @@ public sealed partial class ClusterReads(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.Value.CatalogSyncInterval, time);
+        if (!clustered)
+            return; // the embedded single silo: every chunk in the catalog is its own
+        _self = grains.CreateObjectReference<ICatalogObserver>(this);
+        store.CategoryOpened = log => _ = SubscribeAsync(log);
+        using var timer = new PeriodicTimer(ResubscribeInterval, time);
         try
         {
             do
             {
-                if (!store.IsReady || IsAlone)
-                    continue;
-                try
-                {
-                    foreach (var category in await metadata.ListCategoriesAsync(stoppingToken))
-                    {
-                        if (await store.FindOrOpenAsync(category.Name, stoppingToken) is { } log)
-                            await RefreshAsync(log, TimeSpan.Zero, stoppingToken);
-                    }
-                }
-                catch (MetadataStoreException e)
-                {
-                    Log.CatalogReadFailed(logger, e);
-                }
+                foreach (var log in store.All())
+                    await SubscribeAsync(log);
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+        finally
+        {
+            store.CategoryOpened = null;
+            grains.DeleteObjectReference<ICatalogObserver>(_self);
+        }
+    }
+
+    private async Task SubscribeAsync(CategoryLog log)
+    {
+        if (_self is not { } self)
+            return;
+        try
+        {
+            await grains.GetGrain<ICategoryGrain>(log.Name).SubscribeAsync(self);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.SubscribeFailed(logger, e, log.Name); // the next round tries again; readers ask the grain meanwhile
+        }
+    }
+
+    /// <summary>A catalog change pushed by a category grain: another silo's new chunk, or a seal, applied here at once.</summary>
+    void ICatalogObserver.ChunkChanged(CatalogChunk row)
+    {
+        if (store.Find(row.Category) is { } log && Apply(log, CatalogStore.ToRecord(row)))
+            log.SignalDataArrived(); // new or newly sealed chunks: waiting polls look again
     }
 
     /// <summary>Reads the category's catalog rows unless that was done less than <paramref name="maxAge"/> ago (or is under way).</summary>
@@ -86,16 +110,7 @@ public sealed partial class ClusterReads(
             var known = log.Chunks.Count;
             var changed = false;
             foreach (var row in rows)
-            {
-                if (row.Owner == store.SiloId)
-                    continue; // own chunks: this silo's writer and sealer are the truth
-                var chunk = store.GetOrAddForeign(log, row.Name, row.Owner, row.Seq, row.CreatedAt);
-                if (chunk.State == row.State && chunk.SealedBy == row.SealedBy)
-                    continue;
-                chunk.FinalMessages = row.Messages;
-                chunk.ApplyCatalog(row.State, row.Size, row.SealedAt, row.SealedBy);
-                changed = true;
-            }
+                changed |= Apply(log, row);
             if (changed || log.Chunks.Count != known)
                 log.SignalDataArrived(); // new or newly sealed chunks: waiting polls look again
         }
@@ -103,6 +118,20 @@ public sealed partial class ClusterReads(
         {
             Log.CatalogReadFailed(logger, e);
         }
+    }
+
+    /// <summary>Adds or updates another silo's chunk from its catalog row; true when something changed here.</summary>
+    private bool Apply(CategoryLog log, ChunkRecord row)
+    {
+        if (row.Owner == store.SiloId)
+            return false; // own chunks: this silo's writer and sealer are the truth
+        var known = log.FindChunk(row.Name) is not null;
+        var chunk = store.GetOrAddForeign(log, row.Name, row.Owner, row.Seq, row.CreatedAt);
+        if (known && chunk.State == row.State && chunk.SealedBy == row.SealedBy)
+            return false;
+        chunk.FinalMessages = row.Messages;
+        chunk.ApplyCatalog(row.State, row.Size, row.SealedAt, row.SealedBy);
+        return true;
     }
 
     /// <summary>
@@ -205,6 +234,9 @@ public sealed partial class ClusterReads(
     {
         [LoggerMessage(4101, LogLevel.Warning, "Reading the chunk catalog failed; other silos' chunks are listed as last seen")]
         public static partial void CatalogReadFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(4103, LogLevel.Warning, "Subscribing to the catalog changes of {Category} failed; trying again shortly")]
+        public static partial void SubscribeFailed(ILogger logger, Exception exception, string category);
 
         [LoggerMessage(4102, LogLevel.Warning, "Pulling {Category}/{Chunk} from its owner or a replica failed")]
         public static partial void PullFailed(ILogger logger, Exception exception, string category, string chunk);

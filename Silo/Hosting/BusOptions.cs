@@ -95,7 +95,4 @@ public sealed class BusOptions
 
     /// <summary>How long a produce with min_sync_replicas waits for its replicas before answering 504.</summary>
     public TimeSpan ReplicationTimeout { get; set; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>How often a silo reads the shared chunk catalog for chunks other silos created or sealed.</summary>
-    public TimeSpan CatalogSyncInterval { get; set; } = TimeSpan.FromSeconds(1);
 }

@@ -39,13 +39,14 @@ public static class SiloSetup
             .Validate(o => o.FenceWindow > TimeSpan.Zero, "Bus:FenceWindow must be positive.")
             .Validate(o => o.OwnerDeadAfter >= o.FenceWindow, "Bus:OwnerDeadAfter must not be shorter than Bus:FenceWindow.")
             .Validate(o => o.ReplicationTimeout > TimeSpan.Zero, "Bus:ReplicationTimeout must be positive.")
-            .Validate(o => o.CatalogSyncInterval > TimeSpan.Zero, "Bus:CatalogSyncInterval must be positive.")
             .Validate(o => o.AdvertiseUrl is null || o.AdvertiseUrl == HostIdentity.Auto
                     || Uri.TryCreate(o.AdvertiseUrl, UriKind.Absolute, out var u) && u.Scheme is "http" or "https",
                 "Bus:AdvertiseUrl must be an absolute http(s) URL, or auto.")
             .ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<IMetadataStore>(sp =>
+        // The database itself: the category grains and CatalogStore use it; everything else sees CatalogStore, which
+        // sends chunk rows through the category grains.
+        builder.Services.AddKeyedSingleton<IMetadataStore>(CatalogStore.DatabaseKey, (sp, _) =>
         {
             var options = sp.GetRequiredService<IOptions<BusOptions>>().Value;
             if (options.Metadata == "postgres")
@@ -54,6 +55,8 @@ public static class SiloSetup
             Directory.CreateDirectory(dataDir);
             return new SqliteMetadataStore(Path.Combine(dataDir, "metadata.db"));
         });
+        builder.Services.AddSingleton<IMetadataStore>(sp => new CatalogStore(
+            sp.GetRequiredKeyedService<IMetadataStore>(CatalogStore.DatabaseKey), sp.GetRequiredService<IGrainFactory>()));
         builder.Services.AddOptions<ArchiveOptions>()
             .Bind(builder.Configuration.GetSection(ArchiveOptions.Section))
             .ValidateOnStart();

@@ -47,6 +47,9 @@ public sealed partial class LogStore : IAsyncDisposable
     /// <summary>A chunk this silo sealed for a dead owner: archived by this silo, like its own.</summary>
     internal void NotifyChunkSealed(Chunk chunk) => NotifySealed(chunk);
 
+    /// <summary>Told of every category opened here after start (the catalog subscription of <see cref="Cluster.ClusterReads"/>); must not block.</summary>
+    public Action<CategoryLog>? CategoryOpened { get; set; }
+
     /// <summary>Told of every active chunk's life (the replicator); set before the first write.</summary>
     public IChunkListener? ChunkListener { get; set; }
 
@@ -158,6 +161,7 @@ public sealed partial class LogStore : IAsyncDisposable
             var log = new CategoryLog(record, directory, NotifySealed) { Listener = () => ChunkListener };
             log.StartWriter(_metadata, _options.SiloId, _options.WriterQueueLength, _time, _logger);
             _categories[category] = log;
+            CategoryOpened?.Invoke(log);
             return log;
         }
         finally

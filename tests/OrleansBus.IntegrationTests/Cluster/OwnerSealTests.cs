@@ -32,15 +32,20 @@ public sealed class OwnerSealTests
 
         // Every acknowledged byte was on both replicas, so the seal is exactly the acknowledged end.
         Assert.Equal(acknowledgedEnd, sealedRow.Size);
-        var sealers = new[] { cluster["s2"], cluster["s3"] }
-            .Where(s => File.ReadAllText(s.LogPath).Contains($"Sealed {Category}/{chunk} for its dead owner", StringComparison.Ordinal))
-            .Select(s => s.SiloId).ToArray();
-        Assert.True(sealers.Length == 1 && sealers[0] == sealedRow.SealedBy,
-            $"Sealers of {chunk} by their logs: [{string.Join(", ", sealers)}]; the catalog says {sealedRow.SealedBy}.\n{cluster.Logs()}");
+        // The catalog names the sealer; that silo says so in its log (written just after the catalog answered).
+        var line = $"Sealed {Category}/{chunk} for its dead owner";
+        var sealer = cluster[sealedRow.SealedBy!];
+        await cluster.WaitUntilAsync(() => Task.FromResult(File.ReadAllText(sealer.LogPath).Contains(line, StringComparison.Ordinal)),
+            $"{sealer.SiloId} logging that it sealed {chunk}", TimeSpan.FromSeconds(10));
 
         var fromS2 = await cluster.ReadChunkAsync(cluster["s2"].BaseUrl, Category, chunk, sealedRow.Size);
         var fromS3 = await cluster.ReadChunkAsync(cluster["s3"].BaseUrl, Category, chunk, sealedRow.Size);
         Assert.True(fromS2.AsSpan().SequenceEqual(fromS3), $"s2 and s3 serve different bytes of the sealed {chunk}.");
         Assert.Equal(sealedRow.Size, fromS2.Length);
+
+        // By now the other replica has had its turns at the decision too: the catalog refused it, so it sealed nothing.
+        var other = sealer.SiloId == "s2" ? cluster["s3"] : cluster["s2"];
+        Assert.True(!File.ReadAllText(other.LogPath).Contains(line, StringComparison.Ordinal),
+            $"{other.SiloId} also logged sealing {chunk}; only {sealer.SiloId} did in the catalog.\n{cluster.Logs()}");
     }
 }

@@ -1,0 +1,84 @@
+using Orleans.Utilities;
+using OrleansBus.Contracts.Grains;
+using OrleansBus.Silo.Metadata;
+
+namespace OrleansBus.Silo.Grains;
+
+/// <summary>
+/// <see cref="ICategoryGrain"/>: loads the category's chunk rows once per activation and from then on is the only
+/// writer of them, so its memory is the catalog (listings never touch the database), and every change it commits goes
+/// to the subscribed silos at once. Not reentrant: one catalog change at a time, in order, which keeps memory and
+/// database in step. The database's conditional updates still decide every contested change (a late seal, two
+/// replicas sealing for one dead owner), so even two activations of one category during a partition cannot both win.
+/// </summary>
+public sealed class CategoryGrain(
+    [FromKeyedServices(CatalogStore.DatabaseKey)] IMetadataStore database, ILogger<CategoryGrain> logger) : Grain, ICategoryGrain
+{
+    private static readonly TimeSpan SubscriptionLifetime = TimeSpan.FromMinutes(3);
+    private readonly ObserverManager<ICatalogObserver> _observers = new(SubscriptionLifetime, logger);
+    private readonly Dictionary<string, CatalogChunk> _chunks = new(StringComparer.Ordinal);
+
+    private string Category => this.GetPrimaryKeyString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        foreach (var row in await database.ListChunksAsync(Category, cancellationToken))
+            _chunks[row.Name] = CatalogStore.ToCatalog(row);
+    }
+
+    public Task<long> NextSequenceAsync(string owner) => database.NextChunkSequenceAsync(owner, Category, CancellationToken.None);
+
+    public async Task AddChunkAsync(CatalogChunk chunk)
+    {
+        await database.AddChunkAsync(CatalogStore.ToRecord(chunk), CancellationToken.None);
+        Changed(chunk);
+    }
+
+    public async Task<bool> UpdateChunkAsync(string name, string state, long size, long messages, long? sealedAtMs)
+    {
+        var sealedAt = sealedAtMs is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : (DateTimeOffset?)null;
+        if (!await database.UpdateChunkAsync(Category, name, state, size, messages, sealedAt, CancellationToken.None))
+            return false;
+        if (_chunks.TryGetValue(name, out var row))
+            Changed(row with { State = state, Size = size, Messages = messages, SealedAtMs = sealedAtMs });
+        return true;
+    }
+
+    public async Task<bool> SealForOwnerAsync(string name, long size, long messages, string sealedBy, long sealedAtMs)
+    {
+        if (!await database.Cluster.SealForOwnerAsync(Category, name, size, messages, sealedBy, sealedAtMs, CancellationToken.None))
+            return false;
+        if (_chunks.TryGetValue(name, out var row))
+            Changed(row with { State = ChunkStates.Sealed, Size = size, Messages = messages, SealedAtMs = sealedAtMs, SealedBy = sealedBy });
+        return true;
+    }
+
+    public Task<CatalogChunk[]> ListChunksAsync()
+    {
+        var rows = _chunks.Values.ToArray();
+        Array.Sort(rows, static (a, b) =>
+            a.CreatedAtMs != b.CreatedAtMs ? a.CreatedAtMs.CompareTo(b.CreatedAtMs)
+            : string.CompareOrdinal(a.Owner, b.Owner) is var byOwner and not 0 ? byOwner
+            : a.Seq.CompareTo(b.Seq));
+        return Task.FromResult(rows);
+    }
+
+    public async Task<bool> DeleteAsync()
+    {
+        var existed = await database.DeleteCategoryAsync(Category, CancellationToken.None);
+        _chunks.Clear();
+        return existed;
+    }
+
+    public Task SubscribeAsync(ICatalogObserver observer)
+    {
+        _observers.Subscribe(observer, observer);
+        return Task.CompletedTask;
+    }
+
+    private void Changed(CatalogChunk chunk)
+    {
+        _chunks[chunk.Name] = chunk;
+        _observers.Notify(o => o.ChunkChanged(chunk));
+    }
+}

@@ -1,0 +1,81 @@
+using OrleansBus.Contracts.Grains;
+using OrleansBus.Silo.Cluster;
+
+namespace OrleansBus.Silo.Metadata;
+
+/// <summary>
+/// The metadata store as the rest of the silo sees it: chunk rows are read and written through the category's
+/// <see cref="ICategoryGrain"/> (the one writer, answering listings from memory and pushing changes to every silo);
+/// settings, consumer groups and replica placement go straight to the database (<see cref="DatabaseKey"/>). The engine
+/// keeps talking to <see cref="IMetadataStore"/> and does not know the difference. A grain call that fails (its silo went
+/// away, a timeout) surfaces as <see cref="MetadataStoreException"/>, which every caller already treats as "the catalog
+/// is unavailable, retry".
+/// </summary>
+public sealed class CatalogStore(IMetadataStore database, IGrainFactory grains) : IMetadataStore, IClusterStore
+{
+    /// <summary>DI key of the database itself, which only the category grain and this class use.</summary>
+    public const string DatabaseKey = "catalog-database";
+
+    public Groups.IGroupStore Groups => database.Groups;
+
+    public IClusterStore Cluster => this;
+
+    public Task MigrateAsync(CancellationToken cancellationToken) => database.MigrateAsync(cancellationToken);
+
+    public Task<IReadOnlyList<CategoryRecord>> ListCategoriesAsync(CancellationToken cancellationToken) => database.ListCategoriesAsync(cancellationToken);
+
+    public Task<CategoryRecord?> GetCategoryAsync(string name, CancellationToken cancellationToken) => database.GetCategoryAsync(name, cancellationToken);
+
+    public Task<CategoryRecord> EnsureCategoryAsync(CategoryRecord defaults, CancellationToken cancellationToken) => database.EnsureCategoryAsync(defaults, cancellationToken);
+
+    public Task PutCategoryAsync(CategoryRecord record, CancellationToken cancellationToken) => database.PutCategoryAsync(record, cancellationToken);
+
+    public Task<bool> DeleteCategoryAsync(string name, CancellationToken cancellationToken) => CallAsync(name, g => g.DeleteAsync());
+
+    public Task<long> NextChunkSequenceAsync(string owner, string category, CancellationToken cancellationToken) =>
+        CallAsync(category, g => g.NextSequenceAsync(owner));
+
+    public Task AddChunkAsync(ChunkRecord chunk, CancellationToken cancellationToken) =>
+        CallAsync(chunk.Category, async g => { await g.AddChunkAsync(ToCatalog(chunk)); return true; });
+
+    public Task<bool> UpdateChunkAsync(string category, string name, string state, long size, long messages, DateTimeOffset? sealedAt, CancellationToken cancellationToken) =>
+        CallAsync(category, g => g.UpdateChunkAsync(name, state, size, messages, sealedAt?.ToUnixTimeMilliseconds()));
+
+    public async Task<IReadOnlyList<ChunkRecord>> ListChunksAsync(string category, CancellationToken cancellationToken)
+    {
+        var rows = await CallAsync(category, g => g.ListChunksAsync());
+        return Array.ConvertAll(rows, ToRecord);
+    }
+
+    public Task AddReplicaAsync(string category, string chunk, string siloId, CancellationToken cancellationToken) =>
+        database.Cluster.AddReplicaAsync(category, chunk, siloId, cancellationToken);
+
+    public Task<IReadOnlyList<(string Chunk, string SiloId)>> ListReplicasAsync(string category, CancellationToken cancellationToken) =>
+        database.Cluster.ListReplicasAsync(category, cancellationToken);
+
+    public Task<bool> SealForOwnerAsync(string category, string chunk, long size, long messages, string sealedBy, long sealedAtMs, CancellationToken cancellationToken) =>
+        CallAsync(category, g => g.SealForOwnerAsync(chunk, size, messages, sealedBy, sealedAtMs));
+
+    // The container disposes the database itself (registered on its own).
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private async Task<T> CallAsync<T>(string category, Func<ICategoryGrain, Task<T>> call)
+    {
+        try
+        {
+            return await call(grains.GetGrain<ICategoryGrain>(category));
+        }
+        catch (Exception e) when (e is not MetadataStoreException)
+        {
+            throw new MetadataStoreException($"The catalog of {category} is unavailable: {e.Message}", e);
+        }
+    }
+
+    internal static CatalogChunk ToCatalog(ChunkRecord row) => new(
+        row.Category, row.Name, row.Owner, row.Seq, row.State, row.Size, row.Messages, row.CreatedAt.ToUnixTimeMilliseconds(),
+        row.SealedAt?.ToUnixTimeMilliseconds(), row.SealedBy);
+
+    internal static ChunkRecord ToRecord(CatalogChunk row) => new(
+        row.Category, row.Name, row.Owner, row.Seq, row.State, row.Size, row.Messages, DateTimeOffset.FromUnixTimeMilliseconds(row.CreatedAtMs),
+        row.SealedAtMs is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null, row.SealedBy);
+}
