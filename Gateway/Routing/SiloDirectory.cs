@@ -3,8 +3,8 @@ namespace OrleansBus.Gateway.Routing;
 /// <summary>What one refresh learned about one silo.</summary>
 /// <param name="Id">Silo id, or the base URL in static mode.</param>
 /// <param name="Address">Base URL.</param>
-/// <param name="IsLive">Whether the source says it is live (fresh heartbeat, or a 200 from <c>/health/ready</c>).</param>
-/// <param name="EvidenceAtMs">Unix ms of the evidence: the heartbeat time, or when the successful probe was sent.</param>
+/// <param name="IsLive">Whether the source says it is live (Active in the cluster's membership, or a 200 from <c>/health/ready</c>).</param>
+/// <param name="EvidenceAtMs">Unix ms of the evidence: when the cluster was asked, or when the successful probe was sent.</param>
 public readonly record struct SiloObservation(string Id, Uri Address, bool IsLive, long EvidenceAtMs);
 
 /// <summary>
@@ -45,7 +45,7 @@ public sealed class SiloDirectory
                 var live = seen.IsLive;
                 if (entry.SuspectedAtMs != 0)
                 {
-                    // A failed connect outranks evidence older than it (a heartbeat written before the crash).
+                    // A failed connect outranks evidence older than it (a membership answer from before the crash).
                     if (live && seen.EvidenceAtMs > entry.SuspectedAtMs)
                         entry.SuspectedAtMs = 0;
                     else

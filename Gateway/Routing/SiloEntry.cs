@@ -39,7 +39,7 @@ public sealed class SiloEntry
 
     /// <summary>
     /// Unix ms at which a forward failed to connect; 0 when not suspected. While set, only evidence newer than
-    /// this (a heartbeat or a probe sent later) makes the silo live again. Touched under the directory's lock.
+    /// this (a membership answer or a probe sent later) makes the silo live again. Touched under the directory's lock.
     /// </summary>
     internal long SuspectedAtMs { get; set; }
 

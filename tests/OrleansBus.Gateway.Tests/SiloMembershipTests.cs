@@ -4,8 +4,8 @@ using OrleansBus.Testing;
 namespace OrleansBus.Gateway.Tests;
 
 /// <summary>
-/// Membership mode end to end: silos on PostgreSQL metadata register and heartbeat themselves in
-/// <c>&lt;schema&gt;.silos</c>; the test writes no row. Needs the silos' membership (Silo/Cluster).
+/// Cluster mode end to end: silos on PostgreSQL join Orleans' membership themselves and the gateway, an Orleans client
+/// of the same cluster, learns them from it; the test writes no row.
 /// </summary>
 public sealed class SiloMembershipTests
 {
@@ -34,7 +34,7 @@ public sealed class SiloMembershipTests
         Assert.Equal(["s1", "s2"], before.Select(p => p.Silo).Distinct().Order());
         Assert.All(before, p => Assert.Equal(p.Silo, p.ChunkOwner));
 
-        // s1's row still has a fresh heartbeat for up to DeadAfter (10 s): only the failed connect keeps traffic off it.
+        // Right after the kill Orleans has not declared s1 dead yet (a second or two): only the failed connect keeps traffic off it.
         await s1.KillAsync();
         var after = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => GatewayCluster.ProduceAsync(http, gateway.BaseUrl, "selfreg", Line())));
         Assert.All(after, p => Assert.Equal((HttpStatusCode.OK, "s2"), (p.Status, p.Silo)));

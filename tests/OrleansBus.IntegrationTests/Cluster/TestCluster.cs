@@ -9,8 +9,9 @@ using OrleansBus.Testing;
 namespace OrleansBus.IntegrationTests.Cluster;
 
 /// <summary>
-/// The cluster tests start several silos each and depend on heartbeats every 0.5 s: run them one at a time, after the
-/// parallel classes, so a CPU-starved silo on 2 cores is never mistaken for a dead one.
+/// The cluster tests start several silos each and depend on failure detection in seconds (Orleans membership tuned
+/// that way): run them one at a time, after the parallel classes, so a CPU-starved silo on 2 cores is never mistaken
+/// for a dead one.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class ClusterCollection
@@ -27,7 +28,7 @@ internal sealed record ClusterShape
     /// <summary>Start Azurite and give every silo the blob archive in its own container.</summary>
     public bool Azurite { get; init; }
 
-    /// <summary>Start the gateway (PostgreSQL membership mode) in front of the silos.</summary>
+    /// <summary>Start the gateway (cluster mode: an Orleans client) in front of the silos.</summary>
     public bool Gateway { get; init; }
 
     /// <summary>A private PostgreSQL server to stop and restart (the test disposes it); the shared one by default.</summary>
@@ -54,17 +55,15 @@ internal sealed record OrleansRow(string SiloName, int Port, long Generation, in
 internal sealed record CatalogRow(string Name, string Owner, string State, long Size, long Messages, string? SealedBy);
 
 /// <summary>
-/// N silo processes (ids s1..sN) in cluster mode on their own PostgreSQL database (schema <c>bus</c>), with short
-/// timings (heartbeat 0.5 s, dead after 3 s, owner dead after 4 s), optionally Azurite as the archive and a gateway
-/// reading the same membership table. Helpers read the members, the catalog and the chunk lists, and wait for
+/// N silo processes (ids s1..sN) in cluster mode on their own PostgreSQL database (schema <c>bus</c>: Orleans membership
+/// and the catalog), with short timings (replicas seal 4 s after Orleans declares an owner dead), optionally Azurite as
+/// the archive and a gateway (an Orleans client of the same cluster). Helpers read the members, the catalog and the chunk lists, and wait for
 /// conditions with a bounded timeout whose failure names what never happened and carries every process's log tail.
 /// Not thread-safe for starting and stopping; the HTTP helpers are.
 /// </summary>
 internal sealed class TestCluster : IAsyncDisposable
 {
     public const string Schema = "bus";
-    public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromMilliseconds(500);
-    public static readonly TimeSpan DeadAfter = TimeSpan.FromSeconds(3);
     public static readonly TimeSpan OwnerDeadAfter = TimeSpan.FromSeconds(4);
 
     private readonly TempDirectory _dir;
@@ -134,12 +133,9 @@ internal sealed class TestCluster : IAsyncDisposable
             ["Metadata"] = "postgres",
             ["PostgresConnectionString"] = ConnectionString,
             ["PostgresSchema"] = Schema,
-            ["HeartbeatInterval"] = HeartbeatInterval.ToString("c"),
-            ["DeadAfter"] = DeadAfter.ToString("c"),
             ["OwnerDeadAfter"] = OwnerDeadAfter.ToString("c"),
             ["ReplicationFactor"] = "2",
             ["ReplicationTimeout"] = "00:00:05",
-            ["CatalogSyncInterval"] = "00:00:00.250",
             ["SealCheckInterval"] = "00:00:00.100",
             // Request lines would drown the cluster's own lines in the log tails of failure messages.
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
