@@ -6,7 +6,9 @@ namespace OrleansBus.Silo.Cluster;
 
 /// <summary>
 /// Self-fencing: in a cluster, a silo may acknowledge a write only while it has recently confirmed, from the membership
-/// table itself, that it is still an Active member. It re-reads the table every <see cref="RefreshInterval"/>; an
+/// table itself, that it is still an Active member. It reads its own row every <see cref="RefreshInterval"/> straight
+/// from the table (<see cref="IMembershipTable.ReadRowAsync"/>; not Orleans' local snapshot, which keeps saying Active for this
+/// silo while it learns it was declared dead — the fencing test caught acknowledgements given in that moment); an
 /// acknowledgement needs a confirmation younger than <see cref="BusOptions.FenceWindow"/>.
 /// Why: a silo that was paused (SIGSTOP, a long GC, a starved VM) or cut off may have been declared dead meanwhile, and a
 /// replica then seals its active chunk at the replicated size. Without the fence, the resumed silo would acknowledge the
@@ -16,7 +18,7 @@ namespace OrleansBus.Silo.Cluster;
 /// The embedded single silo has nobody to be fenced from: it always may acknowledge.
 /// </summary>
 public sealed partial class SiloFence(
-    IClusterMembershipService orleans, ILocalSiloDetails local, IOptions<BusOptions> options, ILogger<SiloFence> logger) : BackgroundService
+    IServiceProvider services, ILocalSiloDetails local, IOptions<BusOptions> options, ILogger<SiloFence> logger) : BackgroundService
 {
     private static readonly TimeSpan RefreshInterval = TimeSpan.FromMilliseconds(500);
     private readonly bool _enabled = options.Value.Metadata == "postgres";
@@ -31,6 +33,7 @@ public sealed partial class SiloFence(
     {
         if (!_enabled)
             return;
+        var table = services.GetRequiredService<IMembershipTable>(); // ADO.NET clustering: the table in PostgreSQL
         using var timer = new PeriodicTimer(RefreshInterval);
         try
         {
@@ -39,8 +42,8 @@ public sealed partial class SiloFence(
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    await orleans.Refresh(default, stoppingToken).AsTask().WaitAsync(options.Value.FenceWindow, stoppingToken);
-                    if (orleans.CurrentSnapshot.GetSiloStatus(local.SiloAddress) == SiloStatus.Active)
+                    var row = await table.ReadRowAsync(local.SiloAddress, stoppingToken).WaitAsync(options.Value.FenceWindow, stoppingToken);
+                    if (row.TryGet(local.SiloAddress)?.Item1.Status == SiloStatus.Active)
                         Confirm(started);
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
