@@ -1,13 +1,26 @@
 namespace OrleansBus.Contracts.Grains;
 
 /// <summary>
-/// One category's chunk catalog, keyed by the category name: the only writer of its chunk rows (sequence numbers, new
+/// One category, keyed by its name: its settings (persisted as grain state) and its chunk catalog — the only writer of
+/// its chunk rows (sequence numbers, new
 /// chunks, seals, archive state, a replica's seal for a dead owner), which it keeps in memory to answer listings, and
 /// tells every subscribed silo about each change as it happens (no silo polls the catalog).
 /// </summary>
 [Alias("orleansbus.ICategoryGrain")]
 public interface ICategoryGrain : IGrainWithStringKey
 {
+    /// <summary>The category's settings, or null when the category does not exist.</summary>
+    [Alias("settings")]
+    Task<CategorySettings?> GetSettingsAsync();
+
+    /// <summary>Creates the category with <paramref name="defaults"/> unless it exists; returns its settings either way.</summary>
+    [Alias("ensure")]
+    Task<CategorySettings> EnsureAsync(CategorySettings defaults);
+
+    /// <summary>Creates the category or replaces its settings (its creation time stays); every subscribed silo is told.</summary>
+    [Alias("put-settings")]
+    Task<CategorySettings> PutSettingsAsync(CategorySettings settings);
+
     /// <summary>The next chunk sequence number of <paramref name="owner"/> in this category: monotonic, never reused.</summary>
     [Alias("next-sequence")]
     Task<long> NextSequenceAsync(string owner);
@@ -28,7 +41,7 @@ public interface ICategoryGrain : IGrainWithStringKey
     [Alias("list")]
     Task<CatalogChunk[]> ListChunksAsync();
 
-    /// <summary>Deletes the category's catalog rows (sequence numbers stay); false when it did not exist.</summary>
+    /// <summary>Deletes the category: its settings and catalog rows (sequence numbers stay); false when it did not exist.</summary>
     [Alias("delete")]
     Task<bool> DeleteAsync();
 
@@ -44,7 +57,20 @@ public interface ICatalogObserver : IGrainObserver
     /// <summary>A chunk row as it is now (new, sealed, archived, sealed for a dead owner).</summary>
     [Alias("changed")]
     void ChunkChanged(CatalogChunk chunk);
+
+    /// <summary>The category's settings as they are now.</summary>
+    [Alias("settings-changed")]
+    void SettingsChanged(CategorySettings settings);
 }
+
+/// <summary>A category's settings: seal size and age, and the durability of a produce that names none.</summary>
+[GenerateSerializer, Immutable, Alias("orleansbus.CategorySettings")]
+public sealed record CategorySettings(
+    [property: Id(0)] string Name,
+    [property: Id(1)] long MaxChunkBytes,
+    [property: Id(2)] long MaxChunkAgeMs,
+    [property: Id(3)] string DefaultDurability,
+    [property: Id(4)] long CreatedAtMs);
 
 /// <summary>A chunk row of the catalog. Times are Unix milliseconds.</summary>
 [GenerateSerializer, Immutable, Alias("orleansbus.CatalogChunk")]

@@ -81,6 +81,10 @@ public sealed partial class ClusterReads(
         }
     }
 
+    /// <summary>New settings pushed by a category grain (changed through any silo): the writer here follows them.</summary>
+    void ICatalogObserver.SettingsChanged(CategorySettings settings) =>
+        store.Find(settings.Name)?.UpdateSettings(Grains.CategoryGrain.ToRecord(settings));
+
     /// <summary>A catalog change pushed by a category grain: another silo's new chunk, or a seal, applied here at once.</summary>
     void ICatalogObserver.ChunkChanged(CatalogChunk row)
     {

@@ -4,14 +4,28 @@ using OrleansBus.Silo.Metadata;
 
 namespace OrleansBus.Silo.Grains;
 
+/// <summary>Persisted state of a <see cref="CategoryGrain"/>: the category's settings (null: the category does not exist).</summary>
+[GenerateSerializer, Alias("orleansbus.CategoryState")]
+public sealed class CategoryState
+{
+    [Id(0)]
+    public int Version { get; set; } = 1;
+
+    [Id(1)]
+    public CategorySettings? Settings { get; set; }
+}
+
 /// <summary>
-/// <see cref="ICategoryGrain"/>: loads the category's chunk rows once per activation and from then on is the only
+/// <see cref="ICategoryGrain"/>: the settings are grain state (Orleans.Persistence.AdoNet: PostgreSQL in a cluster, the
+/// embedded silo's SQLite file), ETag-checked on every write; the <c>categories</c> table stays the index of names (and
+/// mirrors the settings for tools), written only from here. It loads the category's chunk rows once per activation and from then on is the only
 /// writer of them, so its memory is the catalog (listings never touch the database), and every change it commits goes
 /// to the subscribed silos at once. Not reentrant: one catalog change at a time, in order, which keeps memory and
 /// database in step. The database's conditional updates still decide every contested change (a late seal, two
 /// replicas sealing for one dead owner), so even two activations of one category during a partition cannot both win.
 /// </summary>
 public sealed class CategoryGrain(
+    [PersistentState("category", Hosting.OrleansSetup.GrainStorageName)] IPersistentState<CategoryState> state,
     [FromKeyedServices(CatalogStore.DatabaseKey)] IMetadataStore database, ILogger<CategoryGrain> logger) : Grain, ICategoryGrain
 {
     private static readonly TimeSpan SubscriptionLifetime = TimeSpan.FromMinutes(3);
@@ -24,6 +38,26 @@ public sealed class CategoryGrain(
     {
         foreach (var row in await database.ListChunksAsync(Category, cancellationToken))
             _chunks[row.Name] = CatalogStore.ToCatalog(row);
+    }
+
+    public async Task<CategorySettings?> GetSettingsAsync()
+    {
+        if (state.State.Settings is null && await database.GetCategoryAsync(Category, CancellationToken.None) is { } row)
+            await SaveAsync(ToSettings(row)); // created before settings moved into grain state: adopt the table's row
+        return state.State.Settings;
+    }
+
+    public async Task<CategorySettings> EnsureAsync(CategorySettings defaults) =>
+        await GetSettingsAsync() ?? await PutSettingsAsync(defaults);
+
+    public async Task<CategorySettings> PutSettingsAsync(CategorySettings settings)
+    {
+        var current = state.State.Settings ?? (await database.GetCategoryAsync(Category, CancellationToken.None) is { } row ? ToSettings(row) : null);
+        var next = settings with { Name = Category, CreatedAtMs = current?.CreatedAtMs ?? settings.CreatedAtMs };
+        await SaveAsync(next);
+        await database.PutCategoryAsync(ToRecord(next), CancellationToken.None);
+        _observers.Notify(o => o.SettingsChanged(next));
+        return next;
     }
 
     public Task<long> NextSequenceAsync(string owner) => database.NextChunkSequenceAsync(owner, Category, CancellationToken.None);
@@ -67,6 +101,7 @@ public sealed class CategoryGrain(
     {
         var existed = await database.DeleteCategoryAsync(Category, CancellationToken.None);
         _chunks.Clear();
+        await state.ClearStateAsync();
         return existed;
     }
 
@@ -75,6 +110,18 @@ public sealed class CategoryGrain(
         _observers.Subscribe(observer, observer);
         return Task.CompletedTask;
     }
+
+    private async Task SaveAsync(CategorySettings settings)
+    {
+        state.State.Settings = settings;
+        await state.WriteStateAsync();
+    }
+
+    internal static CategorySettings ToSettings(CategoryRecord row) =>
+        new(row.Name, row.MaxChunkBytes, row.MaxChunkAgeMs, row.DefaultDurability, row.CreatedAt.ToUnixTimeMilliseconds());
+
+    internal static CategoryRecord ToRecord(CategorySettings settings) =>
+        new(settings.Name, settings.MaxChunkBytes, settings.MaxChunkAgeMs, settings.DefaultDurability, DateTimeOffset.FromUnixTimeMilliseconds(settings.CreatedAtMs));
 
     private void Changed(CatalogChunk chunk)
     {

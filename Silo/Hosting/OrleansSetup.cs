@@ -26,6 +26,9 @@ public static class OrleansSetup
     public const string ServiceId = "orleansbus";
     public const string DefaultClusterId = "orleansbus";
 
+    /// <summary>The grain storage provider that holds category settings (and later consumer-group state).</summary>
+    public const string GrainStorageName = "catalog";
+
     /// <summary>Called after the storage services are registered: Orleans' hosted service then starts after recovery and
     /// the schema migration, and stops before them (hosted services stop in reverse order).</summary>
     public static WebApplicationBuilder AddBusOrleans(this WebApplicationBuilder builder)
@@ -74,6 +77,15 @@ public static class OrleansSetup
                 silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: ServiceId, clusterId: DefaultClusterId);
             }
             silo.Configure<ClusterMembershipOptions>(o => ConfigureMembership(o, configuration.GetSection("Orleans:Membership")));
+            // Grain state (category settings) beside the catalog: the cluster's PostgreSQL schema, or the embedded silo's
+            // SQLite file; the tables are created by the catalog's migrations before Orleans starts.
+            silo.AddAdoNetGrainStorage(GrainStorageName, o =>
+            {
+                o.Invariant = clustered ? "Npgsql" : "System.Data.SQLite";
+                o.ConnectionString = clustered
+                    ? ClusteringConnectionString(bus)
+                    : $"Data Source={Path.Combine(Path.GetFullPath(bus[nameof(BusOptions.DataDir)] ?? new BusOptions().DataDir), "metadata.db")};Default Timeout=30;Pooling=True";
+            });
             silo.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
         });
         return builder;

@@ -4,9 +4,9 @@ using OrleansBus.Silo.Cluster;
 namespace OrleansBus.Silo.Metadata;
 
 /// <summary>
-/// The metadata store as the rest of the silo sees it: chunk rows are read and written through the category's
-/// <see cref="ICategoryGrain"/> (the one writer, answering listings from memory and pushing changes to every silo);
-/// settings, consumer groups and replica placement go straight to the database (<see cref="DatabaseKey"/>). The engine
+/// The metadata store as the rest of the silo sees it: a category's settings and chunk rows are read and written through
+/// its <see cref="ICategoryGrain"/> (the one writer, answering from memory and pushing changes to every silo); consumer
+/// groups and replica placement go straight to the database (<see cref="DatabaseKey"/>). The engine
 /// keeps talking to <see cref="IMetadataStore"/> and does not know the difference. A grain call that fails (its silo went
 /// away, a timeout) surfaces as <see cref="MetadataStoreException"/>, which every caller already treats as "the catalog
 /// is unavailable, retry".
@@ -22,13 +22,22 @@ public sealed class CatalogStore(IMetadataStore database, IGrainFactory grains) 
 
     public Task MigrateAsync(CancellationToken cancellationToken) => database.MigrateAsync(cancellationToken);
 
-    public Task<IReadOnlyList<CategoryRecord>> ListCategoriesAsync(CancellationToken cancellationToken) => database.ListCategoriesAsync(cancellationToken);
+    /// <summary>The names from the database's index, each one's settings from its grain (the settings' owner).</summary>
+    public async Task<IReadOnlyList<CategoryRecord>> ListCategoriesAsync(CancellationToken cancellationToken)
+    {
+        var names = await database.ListCategoriesAsync(cancellationToken);
+        var settings = await Task.WhenAll(names.Select(n => GetCategoryAsync(n.Name, cancellationToken)));
+        return [.. settings.OfType<CategoryRecord>()];
+    }
 
-    public Task<CategoryRecord?> GetCategoryAsync(string name, CancellationToken cancellationToken) => database.GetCategoryAsync(name, cancellationToken);
+    public async Task<CategoryRecord?> GetCategoryAsync(string name, CancellationToken cancellationToken) =>
+        await CallAsync(name, g => g.GetSettingsAsync()) is { } settings ? Grains.CategoryGrain.ToRecord(settings) : null;
 
-    public Task<CategoryRecord> EnsureCategoryAsync(CategoryRecord defaults, CancellationToken cancellationToken) => database.EnsureCategoryAsync(defaults, cancellationToken);
+    public async Task<CategoryRecord> EnsureCategoryAsync(CategoryRecord defaults, CancellationToken cancellationToken) =>
+        Grains.CategoryGrain.ToRecord(await CallAsync(defaults.Name, g => g.EnsureAsync(Grains.CategoryGrain.ToSettings(defaults))));
 
-    public Task PutCategoryAsync(CategoryRecord record, CancellationToken cancellationToken) => database.PutCategoryAsync(record, cancellationToken);
+    public Task PutCategoryAsync(CategoryRecord record, CancellationToken cancellationToken) =>
+        CallAsync(record.Name, g => g.PutSettingsAsync(Grains.CategoryGrain.ToSettings(record)));
 
     public Task<bool> DeleteCategoryAsync(string name, CancellationToken cancellationToken) => CallAsync(name, g => g.DeleteAsync());
 

@@ -1,7 +1,8 @@
 namespace OrleansBus.Silo.Metadata;
 
 /// <summary>
-/// The PostgreSQL tables and <c>OrleansQuery</c> rows that Orleans' ADO.NET clustering provider needs. Orleans ships
+/// The PostgreSQL tables and <c>OrleansQuery</c> rows that Orleans' ADO.NET clustering and grain persistence providers
+/// need (and the SQLite ones for grain state in the embedded silo). Orleans ships
 /// its scripts only in its source tree, and the provider reads every statement it runs from <c>OrleansQuery</c>
 /// (<c>QueryKey</c>, <c>QueryText</c>; <c>@Name</c> parameters; result columns read by name), so the schema is ours and is
 /// applied with the catalog's migrations, under the same advisory lock. Idempotent: tables are created if missing and
@@ -109,5 +110,110 @@ internal static class OrleansTables
         WHERE cluster_id = @DeploymentId AND i_am_alive_time < @IAmAliveTime AND status <> 3
         $q$)
         ON CONFLICT (QueryKey) DO UPDATE SET QueryText = EXCLUDED.QueryText;
+
+        CREATE TABLE IF NOT EXISTS orleans_storage (
+            service_id      text   NOT NULL,
+            grain_type_hash int    NOT NULL,
+            grain_id_hash   int    NOT NULL,
+            grain_type      text   NOT NULL,
+            grain_id_n0     bigint NOT NULL,
+            grain_id_n1     bigint NOT NULL,
+            grain_id_ext    text,
+            payload         bytea,
+            version         int    NOT NULL,
+            modified_on     timestamptz NOT NULL DEFAULT now());
+        CREATE UNIQUE INDEX IF NOT EXISTS orleans_storage_key ON orleans_storage
+            (grain_id_hash, grain_type_hash, service_id, grain_type, grain_id_n0, grain_id_n1, coalesce(grain_id_ext, ''));
+
+        INSERT INTO OrleansQuery (QueryKey, QueryText) VALUES
+        ('WriteToStorageKey', $q$
+        WITH upd AS (
+          UPDATE orleans_storage SET payload = @PayloadBinary, version = version + 1, modified_on = now()
+          WHERE @GrainStateVersion IS NOT NULL AND version = @GrainStateVersion
+            AND grain_id_hash = @GrainIdHash AND grain_type_hash = @GrainTypeHash AND service_id = @ServiceId
+            AND grain_type = @GrainTypeString AND grain_id_n0 = @GrainIdN0 AND grain_id_n1 = @GrainIdN1
+            AND coalesce(grain_id_ext, '') = coalesce(@GrainIdExtensionString, '')
+          RETURNING version),
+        ins AS (
+          INSERT INTO orleans_storage (service_id, grain_type_hash, grain_id_hash, grain_type, grain_id_n0, grain_id_n1,
+                                       grain_id_ext, payload, version)
+          SELECT @ServiceId, @GrainTypeHash, @GrainIdHash, @GrainTypeString, @GrainIdN0, @GrainIdN1,
+                 @GrainIdExtensionString, @PayloadBinary, 1
+          WHERE @GrainStateVersion IS NULL
+          ON CONFLICT DO NOTHING
+          RETURNING version)
+        SELECT version AS "NewGrainStateVersion" FROM upd
+        UNION ALL
+        SELECT version FROM ins
+        $q$),
+        ('ReadFromStorageKey', $q$
+        SELECT payload AS "PayloadBinary", version AS "Version"
+        FROM orleans_storage
+        WHERE grain_id_hash = @GrainIdHash AND grain_type_hash = @GrainTypeHash AND service_id = @ServiceId
+          AND grain_type = @GrainTypeString AND grain_id_n0 = @GrainIdN0 AND grain_id_n1 = @GrainIdN1
+          AND coalesce(grain_id_ext, '') = coalesce(@GrainIdExtensionString, '')
+        $q$),
+        ('ClearStorageKey', $q$
+        UPDATE orleans_storage SET payload = NULL, version = version + 1, modified_on = now()
+        WHERE version = @GrainStateVersion
+          AND grain_id_hash = @GrainIdHash AND grain_type_hash = @GrainTypeHash AND service_id = @ServiceId
+          AND grain_type = @GrainTypeString AND grain_id_n0 = @GrainIdN0 AND grain_id_n1 = @GrainIdN1
+          AND coalesce(grain_id_ext, '') = coalesce(@GrainIdExtensionString, '')
+        RETURNING version AS "NewGrainStateVersion"
+        $q$)
+        ON CONFLICT (QueryKey) DO UPDATE SET QueryText = EXCLUDED.QueryText;
+        """;
+
+    /// <summary>
+    /// Grain state in the embedded silo's SQLite file (<c>metadata.db</c>), for Orleans.Persistence.AdoNet with the
+    /// invariant <c>System.Data.SQLite</c> (which Orleans serves with Microsoft.Data.Sqlite). Same contract as above:
+    /// a write that names a stale version matches no row, returns nothing, and Orleans reports an ETag conflict.
+    /// </summary>
+    public const string Sqlite =
+        """
+        CREATE TABLE IF NOT EXISTS OrleansQuery (
+            QueryKey  TEXT PRIMARY KEY,
+            QueryText TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS orleans_storage (
+            service_id      TEXT    NOT NULL,
+            grain_type_hash INTEGER NOT NULL,
+            grain_id_hash   INTEGER NOT NULL,
+            grain_type      TEXT    NOT NULL,
+            grain_id_n0     INTEGER NOT NULL,
+            grain_id_n1     INTEGER NOT NULL,
+            grain_id_ext    TEXT,
+            payload         BLOB,
+            version         INTEGER NOT NULL,
+            modified_on     TEXT    NOT NULL DEFAULT (datetime('now')));
+        CREATE UNIQUE INDEX IF NOT EXISTS orleans_storage_key ON orleans_storage
+            (grain_id_hash, grain_type_hash, service_id, grain_type, grain_id_n0, grain_id_n1, ifnull(grain_id_ext, ''));
+
+        INSERT OR REPLACE INTO OrleansQuery (QueryKey, QueryText) VALUES ('WriteToStorageKey', '
+        UPDATE orleans_storage SET payload = @PayloadBinary, version = version + 1, modified_on = datetime(''now'')
+        WHERE @GrainStateVersion IS NOT NULL AND version = @GrainStateVersion
+          AND grain_id_hash = @GrainIdHash AND grain_type_hash = @GrainTypeHash AND service_id = @ServiceId
+          AND grain_type = @GrainTypeString AND grain_id_n0 = @GrainIdN0 AND grain_id_n1 = @GrainIdN1
+          AND ifnull(grain_id_ext, '''') = ifnull(@GrainIdExtensionString, '''')
+        RETURNING version AS NewGrainStateVersion;
+        INSERT INTO orleans_storage (service_id, grain_type_hash, grain_id_hash, grain_type, grain_id_n0, grain_id_n1, grain_id_ext, payload, version)
+        SELECT @ServiceId, @GrainTypeHash, @GrainIdHash, @GrainTypeString, @GrainIdN0, @GrainIdN1, @GrainIdExtensionString, @PayloadBinary, 1
+        WHERE @GrainStateVersion IS NULL
+        ON CONFLICT DO NOTHING
+        RETURNING version AS NewGrainStateVersion;
+        ');
+        INSERT OR REPLACE INTO OrleansQuery (QueryKey, QueryText) VALUES ('ReadFromStorageKey', '
+        SELECT payload AS PayloadBinary, version AS Version FROM orleans_storage
+        WHERE grain_id_hash = @GrainIdHash AND grain_type_hash = @GrainTypeHash AND service_id = @ServiceId
+          AND grain_type = @GrainTypeString AND grain_id_n0 = @GrainIdN0 AND grain_id_n1 = @GrainIdN1
+          AND ifnull(grain_id_ext, '''') = ifnull(@GrainIdExtensionString, '''');
+        ');
+        INSERT OR REPLACE INTO OrleansQuery (QueryKey, QueryText) VALUES ('ClearStorageKey', '
+        UPDATE orleans_storage SET payload = NULL, version = version + 1, modified_on = datetime(''now'')
+        WHERE version = @GrainStateVersion
+          AND grain_id_hash = @GrainIdHash AND grain_type_hash = @GrainTypeHash AND service_id = @ServiceId
+          AND grain_type = @GrainTypeString AND grain_id_n0 = @GrainIdN0 AND grain_id_n1 = @GrainIdN1
+          AND ifnull(grain_id_ext, '''') = ifnull(@GrainIdExtensionString, '''')
+        RETURNING version AS NewGrainStateVersion;
+        ');
         """;
 }

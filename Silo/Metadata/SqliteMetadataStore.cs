@@ -53,6 +53,12 @@ public sealed class SqliteMetadataStore : SqlMetadataStore
                 command.CommandText = Migrations[i] + $"\nUPDATE schema_version SET version = {i + 1};";
                 await command.ExecuteNonQueryAsync(cancellationToken);
             }
+            await using (var orleans = connection.CreateCommand())
+            {
+                orleans.Transaction = tx;
+                orleans.CommandText = OrleansTables.Sqlite;
+                await orleans.ExecuteNonQueryAsync(cancellationToken);
+            }
             await tx.CommitAsync(cancellationToken);
             return 0;
         });

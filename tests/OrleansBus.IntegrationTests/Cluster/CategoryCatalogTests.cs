@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+
 namespace OrleansBus.IntegrationTests.Cluster;
 
 /// <summary>
@@ -40,5 +42,24 @@ public sealed class CategoryCatalogTests
             }, $"{silo.SiloId} listing exactly the catalog's {expected.Length} chunks of {Category}", TimeSpan.FromSeconds(10));
         }
         Assert.DoesNotContain(cluster.Silos, s => File.ReadAllText(s.LogPath).Contains("Reading the chunk catalog failed", StringComparison.Ordinal));
+
+        // Settings live in the category grain: changed through s1, every silo that has the category open follows at once,
+        // and a produce to s3 that names no durability gets the new default.
+        using (var put = await cluster.Http.PutAsync(new Uri($"{cluster["s1"].BaseUrl}/v1/categories/{Category}"),
+            new StringContent("""{"maxChunkBytes":4096,"defaultDurability":"fsync"}""", System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, put.StatusCode);
+        }
+        foreach (var silo in cluster.Silos)
+        {
+            await cluster.WaitUntilAsync(async () =>
+            {
+                var info = await cluster.Http.GetFromJsonAsync<OrleansBus.Contracts.CategoryInfo>(new Uri($"{silo.BaseUrl}/v1/categories/{Category}"));
+                return info is { MaxChunkBytes: 4096, DefaultDurability: "fsync" };
+            }, $"{silo.SiloId} showing the settings changed through s1", TimeSpan.FromSeconds(10));
+        }
+        var s3 = cluster["s3"];
+        var last = await producer.ProduceNextAsync(s3.BaseUrl);
+        Assert.True(last is { Durability: "fsync" }, $"A produce to s3 after the change answered {producer.Failed.Values.LastOrDefault() ?? last?.Durability}.");
     }
 }
