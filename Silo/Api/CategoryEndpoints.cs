@@ -10,10 +10,12 @@ public static class CategoryEndpoints
     private const long MinChunkBytes = 1024;
     private const long MinChunkAgeMs = 100;
 
-    public static async Task<IResult> ListAsync(LogStore store, IMetadataStore metadata, CancellationToken cancellationToken)
+    public static async Task<IResult> ListAsync(
+        LogStore store, [FromKeyedServices(CatalogStore.DatabaseKey)] IMetadataStore database, CancellationToken cancellationToken)
     {
-        // Categories other silos created (the shared catalog) are opened here too, so every silo lists the same set.
-        foreach (var category in await metadata.ListCategoriesAsync(cancellationToken))
+        // Categories other silos created (the shared index of names) are opened here too, so every silo lists the same
+        // set. The names come straight from the database: the settings are read only for categories not yet open here.
+        foreach (var category in await database.ListCategoriesAsync(cancellationToken))
         {
             if (store.Find(category.Name) is null)
                 await store.FindOrOpenAsync(category.Name, cancellationToken);

@@ -7,7 +7,8 @@ namespace OrleansBus.Silo.Cluster;
 
 /// <summary>
 /// Seals the active chunks of owners that Orleans declared dead at least <see cref="BusOptions.OwnerDeadAfter"/> ago (by
-/// then the owner's fence forbids it to acknowledge anything, see <see cref="SiloFence"/>), at the size a replica holds, so consumers can finish them and the archive gets them. Among the live silos holding a copy, the one
+/// then the owner's fence forbids it to acknowledge anything, see <see cref="SiloFence"/>), at the size a replica holds,
+/// so consumers can finish them and the archive gets them. Among the live silos holding a copy, the one
 /// with the most bytes seals (ties: the lowest silo id); the catalog update is conditional on the chunk still being
 /// active, so the owner's own seal or another replica's wins if it came first. The sealing replica then archives the
 /// chunk (<c>sealed_by</c>). Everything a produce acknowledged with <c>min_sync_replicas</c> is in every such copy.

@@ -13,8 +13,17 @@ namespace OrleansBus.Silo.Metadata;
 /// </summary>
 internal static class OrleansTables
 {
+    // Both membership reads return the version row even when no silo row matches (LEFT JOIN), so Orleans gets the version.
+    private const string MembershipRows = """
+        SELECT v.cluster_id AS "DeploymentId", m.address AS "Address", m.port AS "Port", m.generation AS "Generation",
+               m.silo_name AS "SiloName", m.host_name AS "HostName", m.status AS "Status", m.proxy_port AS "ProxyPort",
+               m.suspect_times AS "SuspectTimes", m.start_time AS "StartTime", m.i_am_alive_time AS "IAmAliveTime",
+               v.version AS "Version"
+        FROM orleans_membership_version v
+        """;
+
     public const string Postgres =
-        """
+        $$"""
         CREATE TABLE IF NOT EXISTS OrleansQuery (
             QueryKey  varchar(64) PRIMARY KEY,
             QueryText text NOT NULL);
@@ -78,20 +87,12 @@ internal static class OrleansTables
         WHERE cluster_id = @DeploymentId AND address = @Address AND port = @Port AND generation = @Generation
         $q$),
         ('MembershipReadAllKey', $q$
-        SELECT v.cluster_id AS "DeploymentId", m.address AS "Address", m.port AS "Port", m.generation AS "Generation",
-               m.silo_name AS "SiloName", m.host_name AS "HostName", m.status AS "Status", m.proxy_port AS "ProxyPort",
-               m.suspect_times AS "SuspectTimes", m.start_time AS "StartTime", m.i_am_alive_time AS "IAmAliveTime",
-               v.version AS "Version"
-        FROM orleans_membership_version v
+        {{MembershipRows}}
         LEFT JOIN orleans_membership m ON m.cluster_id = v.cluster_id
         WHERE v.cluster_id = @DeploymentId
         $q$),
         ('MembershipReadRowKey', $q$
-        SELECT v.cluster_id AS "DeploymentId", m.address AS "Address", m.port AS "Port", m.generation AS "Generation",
-               m.silo_name AS "SiloName", m.host_name AS "HostName", m.status AS "Status", m.proxy_port AS "ProxyPort",
-               m.suspect_times AS "SuspectTimes", m.start_time AS "StartTime", m.i_am_alive_time AS "IAmAliveTime",
-               v.version AS "Version"
-        FROM orleans_membership_version v
+        {{MembershipRows}}
         LEFT JOIN orleans_membership m ON m.cluster_id = v.cluster_id
              AND m.address = @Address AND m.port = @Port AND m.generation = @Generation
         WHERE v.cluster_id = @DeploymentId

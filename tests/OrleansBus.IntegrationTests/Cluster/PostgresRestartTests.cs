@@ -11,7 +11,7 @@ public sealed class PostgresRestartTests
 {
     private const string Category = "events";
     // What a silo logs when it cannot read Orleans' membership table (its fence re-reads it twice a second).
-    private const string HeartbeatFailed = "Membership table read failed";
+    private const string MembershipReadFailed = "Membership table read failed";
 
     [Fact]
     public async Task PostgreSQL_restart_mid_run_lets_silos_reconnect_and_produce_and_consume_continue()
@@ -32,8 +32,8 @@ public sealed class PostgresRestartTests
         var phase1 = producer.AcknowledgedMessages();
         await ledger.ConsumeAsync(cluster.GatewayUrl, "c1", async () => ledger.HasAll(phase1) && await ledger.DrainedAsync(cluster.GatewayUrl), TimeSpan.FromSeconds(30));
 
-        // Down until every silo has noticed (a heartbeat failed); produces meanwhile may fail or succeed.
-        int Failures(SiloProcess silo) => CountOf(File.ReadAllText(silo.LogPath), HeartbeatFailed);
+        // Down until every silo has noticed (a membership read failed); produces meanwhile may fail or succeed.
+        int Failures(SiloProcess silo) => CountOf(File.ReadAllText(silo.LogPath), MembershipReadFailed);
         var before = cluster.Silos.ToDictionary(s => s.SiloId, Failures);
         await postgres.StopAsync();
         try
@@ -42,7 +42,7 @@ public sealed class PostgresRestartTests
             {
                 await producer.ProduceNextAsync(cluster.GatewayUrl);
                 return cluster.Silos.All(s => Failures(s) > before[s.SiloId]);
-            }, "every silo logging a failed heartbeat while PostgreSQL was stopped", TimeSpan.FromSeconds(15));
+            }, "every silo logging a failed membership read while PostgreSQL was stopped", TimeSpan.FromSeconds(15));
         }
         finally
         {
