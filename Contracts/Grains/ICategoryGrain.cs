@@ -45,6 +45,13 @@ public interface ICategoryGrain : IGrainWithStringKey
     [Alias("delete")]
     Task<bool> DeleteAsync();
 
+    /// <summary>
+    /// The silos that write this category now, by silo id, sorted: every Active member whose HTTP address is known, as the
+    /// silo hosting this grain sees Orleans membership. The gateway routes produce among these.
+    /// </summary>
+    [Alias("writers")]
+    Task<string[]> GetWritersAsync();
+
     /// <summary>Tells <paramref name="observer"/> about every change from now on; subscriptions lapse after a few minutes unless renewed.</summary>
     [Alias("subscribe")]
     Task SubscribeAsync(ICatalogObserver observer);

@@ -17,7 +17,8 @@ namespace OrleansBus.Gateway.Api;
 /// </list>
 /// At most one attempt per silo; nothing is retried once the response has started. Stateless and thread-safe.
 /// </summary>
-internal sealed partial class ForwardingEndpoint(SiloDirectory directory, SiloPicker picker, SiloClient client, ILogger<ForwardingEndpoint> logger)
+internal sealed partial class ForwardingEndpoint(
+    SiloDirectory directory, SiloPicker picker, WriterSets writerSets, SiloClient client, ILogger<ForwardingEndpoint> logger)
 {
     /// <summary>Response header naming the silo that served (its id, or base URL in static mode).</summary>
     public const string SiloHeader = "Bus-Silo";
@@ -34,7 +35,8 @@ internal sealed partial class ForwardingEndpoint(SiloDirectory directory, SiloPi
             return;
         }
         var request = context.Request;
-        var key = ProduceKey(request);
+        var produce = ProduceTarget(request);
+        var key = produce?.Key;
         var idempotent = HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsPut(request.Method);
         var body = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true ? new CountingReadStream(request.Body) : null;
         var tried = new List<SiloEntry>(4);
@@ -44,7 +46,7 @@ internal sealed partial class ForwardingEndpoint(SiloDirectory directory, SiloPi
         {
             while (true)
             {
-                var live = directory.Live;
+                var live = produce is { Category: { } category } ? await writerSets.FilterAsync(category, directory.Live, aborted) : directory.Live;
                 var silo = key is null ? picker.PickLeastOutstanding(live, tried) : SiloPicker.PickForKey(key, live, tried);
                 if (silo is null)
                     break;
@@ -119,8 +121,8 @@ internal sealed partial class ForwardingEndpoint(SiloDirectory directory, SiloPi
         }
     }
 
-    /// <summary>The <c>key</c> of a produce (<c>POST /v1/categories/{c}/messages?key=</c>), else null.</summary>
-    internal static string? ProduceKey(HttpRequest request)
+    /// <summary>The category (null when not a valid name) and <c>key</c> (null when none) of a produce (<c>POST /v1/categories/{c}/messages</c>); null for any other request.</summary>
+    internal static (string? Category, string? Key)? ProduceTarget(HttpRequest request)
     {
         if (!HttpMethods.IsPost(request.Method))
             return null;
@@ -133,7 +135,8 @@ internal sealed partial class ForwardingEndpoint(SiloDirectory directory, SiloPi
         if (category.IsEmpty || category.Contains('/'))
             return null;
         var key = request.Query["key"];
-        return key.Count == 0 || string.IsNullOrEmpty(key[0]) ? null : key[0];
+        // An invalid name is the silo's to refuse (with its problem+json); it must not reach a category grain.
+        return (CategoryName.IsValid(category.ToString()) ? category.ToString() : null, key.Count == 0 || string.IsNullOrEmpty(key[0]) ? null : key[0]);
     }
 
     private static HttpRequestMessage CreateRequest(HttpContext context, SiloEntry silo, CountingReadStream? body)

@@ -30,6 +30,7 @@ public static class GatewaySetup
         builder.Services.AddSingleton<SiloPicker>();
         builder.Services.AddSingleton<SiloClient>();
         builder.Services.AddSingleton<HealthProbe>();
+        builder.Services.AddSingleton<WriterSets>();
         builder.Services.AddSingleton<ForwardingEndpoint>();
         builder.Services.AddSingleton<ClusterConnection>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterConnection>());

@@ -32,4 +32,7 @@ internal static partial class Log
 
     [LoggerMessage(2109, LogLevel.Information, "No silo reachable through Orleans yet ({Reason}); retrying every second")]
     public static partial void ClusterNotYetConnected(ILogger logger, string reason);
+
+    [LoggerMessage(2110, LogLevel.Debug, "The writer set of category {Category} could not be read ({Reason}); routing its produces by the silo list")]
+    public static partial void WriterSetUnreadable(ILogger logger, string category, string reason);
 }

@@ -26,7 +26,8 @@ public sealed class CategoryState
 /// </summary>
 public sealed class CategoryGrain(
     [PersistentState("category", Hosting.OrleansSetup.GrainStorageName)] IPersistentState<CategoryState> state,
-    [FromKeyedServices(CatalogStore.DatabaseKey)] IMetadataStore database, ILogger<CategoryGrain> logger) : Grain, ICategoryGrain
+    [FromKeyedServices(CatalogStore.DatabaseKey)] IMetadataStore database, Cluster.Membership membership,
+    ILogger<CategoryGrain> logger) : Grain, ICategoryGrain
 {
     private static readonly TimeSpan SubscriptionLifetime = TimeSpan.FromMinutes(3);
     private readonly ObserverManager<ICatalogObserver> _observers = new(SubscriptionLifetime, logger);
@@ -103,6 +104,17 @@ public sealed class CategoryGrain(
         _chunks.Clear();
         await state.ClearStateAsync();
         return existed;
+    }
+
+    public Task<string[]> GetWritersAsync()
+    {
+        var writers = new SortedSet<string>(StringComparer.Ordinal) { membership.SiloId };
+        foreach (var member in membership.Members)
+        {
+            if (member.IsLive)
+                writers.Add(member.SiloId);
+        }
+        return Task.FromResult(writers.ToArray());
     }
 
     public Task SubscribeAsync(ICatalogObserver observer)

@@ -27,6 +27,15 @@ public sealed class SiloPickerTests
     }
 
     [Fact]
+    public void A_category_writer_set_narrows_the_live_silos_and_never_empties_them()
+    {
+        var live = Silos("s1", "s2", "s3");
+        Assert.Equal(["s1", "s3"], WriterSets.Narrow(live, ["s1", "s3", "s9"]).Select(s => s.Id));
+        // The set and the directory share no silo (one of them a moment behind): every live silo stays a candidate.
+        Assert.Equal(["s1", "s2", "s3"], WriterSets.Narrow(live, ["s7"]).Select(s => s.Id));
+    }
+
+    [Fact]
     public void Keys_spread_evenly_and_the_choice_does_not_depend_on_list_order()
     {
         var silos = Silos("alpha", "beta", "gamma");

@@ -7,7 +7,8 @@ namespace OrleansBus.IntegrationTests.Cluster;
 
 /// <summary>
 /// Membership is Orleans': three silo processes on one PostgreSQL appear as three Active rows of Orleans' membership
-/// table, a SIGKILLed silo is declared dead there, and its peers then stop cleanly (no crash on the way out).
+/// table, a SIGKILLed silo is declared dead there and leaves the category grain's writer set (which the gateway routes
+/// produce by), and its peers then stop cleanly (no crash on the way out).
 /// </summary>
 [Collection(ClusterCollection.Name)]
 public sealed class OrleansMembershipTests
@@ -27,6 +28,10 @@ public sealed class OrleansMembershipTests
             Assert.Equal(silo.BaseUrl, members.Single(m => m.Self).Address);
         }
 
+        await using var orleans = await ClusterClient.ConnectAsync(cluster);
+        var category = orleans.Client.GetGrain<OrleansBus.Contracts.Grains.ICategoryGrain>("after-kill");
+        Assert.Equal(["s1", "s2", "s3"], await category.GetWritersAsync());
+
         // SIGKILL s3: Orleans declares it dead (probes, votes, the table), without any heartbeat table of ours.
         var victim = cluster["s3"];
         await victim.KillAsync();
@@ -36,6 +41,8 @@ public sealed class OrleansMembershipTests
         var declaredAfter = clock.Elapsed;
         await cluster.WaitUntilAsync(async () => !(await cluster.MembersAsync(cluster["s1"])).Any(m => m.Id == "s3" && m.Live),
             "s1 no longer counting s3 live", TimeSpan.FromSeconds(15));
+        await cluster.WaitUntilAsync(async () => (await category.GetWritersAsync()).SequenceEqual(["s1", "s2"]),
+            "the category grain's writer set dropping s3", TimeSpan.FromSeconds(15));
 
         // The gateway routes around it and the survivors keep taking writes.
         using (var response = await cluster.Http.PostAsync(new Uri($"{cluster.GatewayUrl}/v1/categories/after-kill/messages"), new StringContent("still here\n")))
