@@ -9,6 +9,9 @@ public static class GrainKeys
     /// <summary>The per-silo chunk writer of a category: <c>{category}/{silo}</c>, pinned to that silo.</summary>
     public static string ChunkWriter(string category, string silo) => string.Concat(category, "/", silo);
 
+    /// <summary>A consumer group of a category: <c>{category}/{group}</c> (group names never contain '/' either).</summary>
+    public static string ConsumerGroup(string category, string group) => string.Concat(category, "/", group);
+
     /// <summary>The info grain of a silo: <c>silo/{silo}</c>, pinned to that silo.</summary>
     public static string SiloInfo(string silo) => string.Concat("silo/", silo);
 

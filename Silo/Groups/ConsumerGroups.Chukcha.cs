@@ -25,7 +25,7 @@ public enum WholeChunkAck
 /// Whole-chunk acknowledgement for the chukcha-compatible API (<see cref="Api.ChukchaApi"/>). chukcha's ack is
 /// not leased: a client reads a complete chunk to its end and then acknowledges it whole, and chukcha deletes it.
 /// Here the data stays until retention; the acknowledgement is the group's row for the chunk marked done at the
-/// chunk's final size, so listing can hide it and any silo sharing the metadata store sees the same state.
+/// chunk's final size, so listing can hide it and every silo sees the same state (the group's grain).
 /// </summary>
 public sealed partial class ConsumerGroups
 {
@@ -55,9 +55,9 @@ public sealed partial class ConsumerGroups
             return WholeChunkAck.BeyondSize;
 
         await PrepareAsync(group, log, SeekKinds.Earliest, cancellationToken); // the group and a row for every chunk of this silo
-        var row = await Groups.GetAsync(group, log.Name, chunk.Name, cancellationToken)
-            ?? throw new InvalidOperationException($"Group {group} has no row for {log.Name}/{chunk.Name} right after materialising it.");
-        if (row.Done)
+        // No row right after materialising it: the group finished the chunk and forgot it (it is below the watermark).
+        var row = await Groups.GetAsync(group, log.Name, chunk.Name, cancellationToken);
+        if (row is null || row.Done)
             return WholeChunkAck.Acknowledged;
         if (row.AckedOffset < chunkSize)
         {
@@ -90,8 +90,7 @@ public sealed partial class ConsumerGroups
         // Taken before materialising, so every chunk in it has a row once PrepareAsync returns (its own snapshot is
         // the same or longer): a chunk without a row would otherwise look done and vanish from the list.
         var chunks = log.Chunks;
-        var groups = await Groups.ListGroupsAsync(log.Name, cancellationToken);
-        if (!groups.Contains(group))
+        if (!await Groups.ExistsAsync(group, log.Name, cancellationToken))
             return chunks;
         await PrepareAsync(group, log, SeekKinds.Earliest, cancellationToken);
         var open = await Groups.ListOpenAsync(group, log.Name, cancellationToken);

@@ -61,8 +61,7 @@ public sealed partial class ConsumerGroups
     /// <summary>Lag per chunk and in total: bytes and messages behind, and the age of the oldest unacknowledged message.</summary>
     public async Task<GroupStatus?> StatusAsync(CategoryLog log, string group, CancellationToken cancellationToken)
     {
-        var groups = await Groups.ListGroupsAsync(log.Name, cancellationToken);
-        if (!groups.Contains(group))
+        if (!await Groups.ExistsAsync(group, log.Name, cancellationToken))
             return null;
         await reads.RefreshAsync(log, TimeSpan.FromMilliseconds(250), cancellationToken); // other silos' new chunks
         await PrepareAsync(group, log, SeekKinds.Earliest, cancellationToken); // rows for every chunk known here, seeks applied

@@ -11,9 +11,10 @@ namespace OrleansBus.Silo.Groups;
 /// so order within a chunk holds; parallelism comes from many chunks); ack advances the offset while the
 /// lease is held; nack or an expired lease makes the range available again with its delivery count + 1;
 /// after MaxDeliveries the range's first message goes to "&lt;c&gt;.dead-letter" and the group moves past it.
-/// All state is in the metadata store, so any silo can serve any group. Thread safe.
+/// All state is in the group's grain (<see cref="IGroupStore"/>), so any silo can serve any group; the bytes are read
+/// here, where they are. Thread safe.
 /// </summary>
-public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metadata, Cluster.ClusterReads reads, IOptions<BusOptions> options, TimeProvider time, ILogger<ConsumerGroups> logger)
+public sealed partial class ConsumerGroups(LogStore store, IGroupStore groups, Cluster.ClusterReads reads, IOptions<BusOptions> options, TimeProvider time, ILogger<ConsumerGroups> logger)
 {
     /// <summary>
     /// A long poll re-checks other silos' chunks this often: their new batches do not wake it (only local writes and
@@ -24,7 +25,7 @@ public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metada
     // How many entries of each category's (append-only) chunk list this process has given rows to, per group.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Group, string Category), int> _materialized = new();
 
-    private IGroupStore Groups => metadata.Groups;
+    private IGroupStore Groups => groups;
 
     private long NowMs => time.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -62,10 +63,10 @@ public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metada
     }
 
     /// <summary>
-    /// Brings the group's rows up to date with every chunk this silo knows (its own and other silos'): applies a seek
-    /// (or the group's start) that this silo has not applied yet, else adds rows for chunks it learned of since it last
-    /// looked. After a start it first asks which rows exist, so only missing ones are written; rows are never reset twice
-    /// for one seek (each row remembers the generation it was reset to).
+    /// Brings the group up to date with every chunk this silo knows (its own and other silos'): applies a seek (or the
+    /// group's start) that this silo has not applied yet, else hands the grain positions for chunks this silo learned of
+    /// since it last looked (after a start: every chunk; the grain keeps the positions it has and ignores chunks it
+    /// finished). Rows are never reset twice for one seek (each remembers the generation it was reset to).
     /// </summary>
     private async Task<GroupState> PrepareAsync(string group, CategoryLog log, string startKind, CancellationToken cancellationToken)
     {
@@ -77,27 +78,17 @@ public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metada
             // The silo that creates the group at "latest" knows the exact current sizes; others go by time.
             await ApplySeekAsync(group, log, state.SeekGeneration, state.SeekKind, state.SeekTimeMs, exactLatest: state.Created, cancellationToken);
             _materialized[key] = chunks.Count;
-            return state with { Materialized = chunks.Count, AppliedSeek = state.SeekGeneration };
+            return state with { AppliedSeek = state.SeekGeneration };
         }
-        var done = _materialized.GetValueOrDefault(key, -1);
+        var done = _materialized.GetValueOrDefault(key, 0);
         if (chunks.Count <= done)
             return state;
-        HashSet<string>? existing = null;
-        if (done < 0)
-        {
-            existing = new HashSet<string>(await Groups.ListChunkNamesAsync(group, log.Name, cancellationToken), StringComparer.Ordinal);
-            done = 0;
-        }
         var rows = new List<GroupPosition>(chunks.Count - done);
         for (var i = done; i < chunks.Count; i++)
-        {
-            if (existing is null || !existing.Contains(chunks[i].Name))
-                rows.Add(SeekPosition(chunks[i], state.SeekKind, state.SeekTimeMs, exactLatest: false) with { AppliedSeek = state.SeekGeneration });
-        }
-        if (rows.Count > 0)
-            await Groups.MaterializeAsync(group, log.Name, store.SiloId, rows, chunks.Count, cancellationToken);
+            rows.Add(SeekPosition(chunks[i], state.SeekKind, state.SeekTimeMs, exactLatest: false) with { AppliedSeek = state.SeekGeneration });
+        await Groups.MaterializeAsync(group, log.Name, rows, cancellationToken);
         _materialized.AddOrUpdate(key, chunks.Count, (_, old) => Math.Max(old, chunks.Count));
-        return state with { Materialized = chunks.Count };
+        return state;
     }
 
     private async Task<bool> ApplySeekAsync(string group, CategoryLog log, int generation, string kind, long timeMs, bool exactLatest, CancellationToken cancellationToken)
@@ -126,11 +117,11 @@ public sealed partial class ConsumerGroups(LogStore store, IMetadataStore metada
     /// </summary>
     private static GroupPosition SeekPosition(Chunk chunk, string kind, long timeMs, bool exactLatest)
     {
-        var sealedBefore = chunk.IsForeign && ChunkStates.IsFinal(chunk.State) && chunk.SealedAt?.ToUnixTimeMilliseconds() <= timeMs;
+        var sealedBefore = ChunkStates.IsFinal(chunk.State) && chunk.SealedAt?.ToUnixTimeMilliseconds() <= timeMs;
         var (offset, messages) = kind switch
         {
             SeekKinds.Earliest => (0L, 0L),
-            // Another silo's chunk sealed before the seek time ends before it: no need for its index here.
+            // A chunk sealed before the seek time ends before it: no need to read its index (another silo's may not be here).
             _ when sealedBefore => (chunk.FinalSize, chunk.FinalMessages),
             SeekKinds.Latest when exactLatest => (chunk.Size, chunk.Messages),
             _ when chunk.CreatedAt.ToUnixTimeMilliseconds() > timeMs => (0L, 0L),

@@ -22,8 +22,8 @@ public sealed record GroupChunkRow(
     string? LastReason,
     long LeaseMessages = 0);
 
-/// <summary>A group as one silo sees it. <see cref="AppliedSeek"/> is -1 before the silo has positioned any of its chunks.</summary>
-public sealed record GroupState(int Materialized, int AppliedSeek, bool Created, long CreatedAtMs, int SeekGeneration, string SeekKind, long SeekTimeMs);
+/// <summary>A group as one silo sees it. <see cref="AppliedSeek"/> is -1 before the silo has applied any seek.</summary>
+public sealed record GroupState(int AppliedSeek, bool Created, long CreatedAtMs, int SeekGeneration, string SeekKind, long SeekTimeMs);
 
 /// <summary>
 /// A chunk position to write for a group (materialising new chunks, or a seek). <see cref="Position"/> orders a
@@ -32,41 +32,38 @@ public sealed record GroupState(int Materialized, int AppliedSeek, bool Created,
 public readonly record struct GroupPosition(string Chunk, long Position, long AckedOffset, long AckedMessages, bool Done, int AppliedSeek = -1);
 
 /// <summary>
-/// Consumer-group state in the metadata store. Every state change is one conditional statement, so
-/// any number of silos can serve one group: a lease is granted only if the range is still free and the
-/// acknowledged offset is still the one the caller read (compare-and-set; on PostgreSQL the row is
-/// picked with FOR UPDATE SKIP LOCKED so competing pollers move on instead of queueing); an ack or nack
-/// applies only while the caller's lease token is the row's (fencing). Times are Unix milliseconds
-/// passed by the caller's TimeProvider, so both backends behave identically and tests need no sleeps.
+/// Consumer-group state as the silo edge uses it: each group is a <see cref="Contracts.Grains.IConsumerGroupGrain"/>,
+/// which decides every change by compare-and-set on its own memory (one activation per group), so any number of silos
+/// can serve one group: a lease is granted only if the range is still free and the acknowledged offset is still the one
+/// the caller read; an ack or nack applies only while the caller's lease token is the current one (fencing). Times are
+/// Unix milliseconds from the caller's TimeProvider. A grain that cannot answer surfaces as
+/// <see cref="Metadata.MetadataStoreException"/>.
 /// </summary>
 public interface IGroupStore
 {
-    /// <summary>
-    /// Creates the group if missing (its start, <c>earliest</c> or <c>latest</c>, is seek generation 0) and returns its
-    /// state as <paramref name="silo"/> sees it: how many of the silo's chunks have rows (a per-silo watermark, so a silo
-    /// only ever looks at chunks past it, never at the acknowledged history) and which seek the silo last applied.
-    /// </summary>
+    /// <summary>Creates the group if missing (its start, <c>earliest</c> or <c>latest</c>, is seek generation 0) and returns it as <paramref name="silo"/> sees it.</summary>
     Task<GroupState> EnsureGroupAsync(string group, string category, string silo, string startKind, long nowMs, CancellationToken cancellationToken);
+
+    /// <summary>Whether the group exists (nothing is created by asking).</summary>
+    Task<bool> ExistsAsync(string group, string category, CancellationToken cancellationToken);
 
     /// <summary>Records a seek (<c>earliest</c>, <c>latest</c> or <c>time</c>) for every silo to apply; returns its generation.</summary>
     Task<int> SeekAsync(string group, string category, string kind, long timeMs, CancellationToken cancellationToken);
 
-    /// <summary>Adds rows for chunks the group has not seen (existing rows are kept) and moves the silo's watermark.</summary>
-    /// <summary>Names of every chunk the group has a row for (done or not): what a silo need not materialise again.</summary>
-    Task<IReadOnlyList<string>> ListChunkNamesAsync(string group, string category, CancellationToken cancellationToken);
+    /// <summary>Adds rows for chunks the group has not seen; existing rows, and chunks it finished and forgot, are kept as they are.</summary>
+    Task MaterializeAsync(string group, string category, IReadOnlyList<GroupPosition> rows, CancellationToken cancellationToken);
 
-    Task MaterializeAsync(string group, string category, string silo, IReadOnlyList<GroupPosition> rows, int materialized, CancellationToken cancellationToken);
-
-    /// <summary>Rows not yet done, in chunk order. Done chunks are never read again, so a long acknowledged history costs nothing.</summary>
+    /// <summary>Rows not yet done, in chunk order. Finished chunks are forgotten, so a long acknowledged history costs nothing.</summary>
     Task<IReadOnlyList<GroupChunkRow>> ListOpenAsync(string group, string category, CancellationToken cancellationToken);
 
+    /// <summary>One chunk's row; null when the group has none (never seen, or finished and forgotten).</summary>
     Task<GroupChunkRow?> GetAsync(string group, string category, string chunk, CancellationToken cancellationToken);
 
     /// <summary>Leases [ackedOffset, leaseEnd) if still free and unmoved; returns the delivery count, or null if another consumer won.</summary>
     Task<int?> TryLeaseAsync(string group, string category, string chunk, long expectedAcked, string token, string consumer,
         long leaseEnd, long leaseMessages, long expiresAtMs, long nowMs, CancellationToken cancellationToken);
 
-    /// <summary>Moves the acknowledged offset to <paramref name="offset"/> under the lease; false when the lease was lost.</summary>
+    /// <summary>Moves the acknowledged offset to <paramref name="offset"/> under the lease, once durable; false when the lease was lost.</summary>
     Task<bool> AckAsync(string group, string category, string chunk, string token, long offset, long messages, bool release, CancellationToken cancellationToken);
 
     /// <summary>Releases the lease; the range is available again at <paramref name="availableAtMs"/>. False when the lease was lost.</summary>
@@ -79,10 +76,8 @@ public interface IGroupStore
     Task MarkDoneAsync(string group, string category, string chunk, long sealedSize, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Rewrites the group's rows for the silo's chunks, applying seek <paramref name="appliedSeek"/>, in one transaction;
-    /// false (and nothing changed) when that generation was already applied for the silo.
+    /// Repositions the given chunks for seek <paramref name="appliedSeek"/> as <paramref name="silo"/> applies it; false (and
+    /// nothing changed) when that silo applied that generation already.
     /// </summary>
     Task<bool> ResetAsync(string group, string category, string silo, IReadOnlyList<GroupPosition> rows, int appliedSeek, CancellationToken cancellationToken);
-
-    Task<IReadOnlyList<string>> ListGroupsAsync(string category, CancellationToken cancellationToken);
 }

@@ -68,7 +68,9 @@ public static class SiloSetup
             sp.GetRequiredService<ILoggerFactory>(),
             sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<LogStore>();
+        builder.Services.AddSingleton<Groups.IGroupStore, Groups.GrainGroupStore>();
         builder.Services.AddSingleton<Groups.ConsumerGroups>();
+        builder.Services.AddSingleton<LegacyGroupTables>();
         builder.Services.AddSingleton<Cluster.Membership>();
         builder.Services.AddSingleton<Archiver>();
         builder.Services.AddSingleton<Cluster.PeerClient>();
@@ -82,6 +84,8 @@ public static class SiloSetup
         builder.Services.AddHostedService<StoragePreparation>();
         // 2. Orleans: the silo joins the cluster.
         builder.AddBusOrleans();
+        //    Groups kept in tables by the previous version move into their grains' state.
+        builder.Services.AddHostedService<Groups.GroupTablesImport>();
         // 3. Membership as this silo sees it (with each member's HTTP address) and the fence: known before recovery, so
         //    chunks opened while recovering are replicated at once; stopped after the store has sealed and closed.
         builder.Services.AddHostedService<Cluster.MembershipWatcher>();

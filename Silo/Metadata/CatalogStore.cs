@@ -5,8 +5,8 @@ namespace OrleansBus.Silo.Metadata;
 
 /// <summary>
 /// The metadata store as the rest of the silo sees it: a category's settings and chunk rows are read and written through
-/// its <see cref="ICategoryGrain"/> (the one writer, answering from memory and pushing changes to every silo); consumer
-/// groups and replica placement go straight to the database (<see cref="DatabaseKey"/>). The engine
+/// its <see cref="ICategoryGrain"/> (the one writer, answering from memory and pushing changes to every silo);
+/// replica placement goes straight to the database (<see cref="DatabaseKey"/>). The engine
 /// keeps talking to <see cref="IMetadataStore"/> and does not know the difference. A grain call that fails (its silo went
 /// away, a timeout) surfaces as <see cref="MetadataStoreException"/>, which every caller already treats as "the catalog
 /// is unavailable, retry".
@@ -15,8 +15,6 @@ public sealed class CatalogStore(IMetadataStore database, IGrainFactory grains) 
 {
     /// <summary>DI key of the database itself, which only the category grain and this class use.</summary>
     public const string DatabaseKey = "catalog-database";
-
-    public Groups.IGroupStore Groups => database.Groups;
 
     public IClusterStore Cluster => this;
 

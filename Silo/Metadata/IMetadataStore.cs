@@ -1,7 +1,7 @@
 namespace OrleansBus.Silo.Metadata;
 
 /// <summary>
-/// The metadata store: category settings, the chunk catalog and chunk sequence numbers.
+/// The metadata store: category settings, the chunk catalog and chunk sequence numbers (consumer groups are grain state).
 /// SQLite in the embedded default; PostgreSQL in a cluster. Implementations are thread safe,
 /// translate their database's errors into <see cref="MetadataStoreException"/> at this boundary,
 /// and apply their migrations in <see cref="MigrateAsync"/> before any other call.
@@ -40,9 +40,6 @@ public interface IMetadataStore : IAsyncDisposable
 
     /// <summary>The category's chunks, oldest first (by owner's sequence, then name).</summary>
     Task<IReadOnlyList<ChunkRecord>> ListChunksAsync(string category, CancellationToken cancellationToken);
-
-    /// <summary>Consumer-group offsets and leases, in the same database.</summary>
-    Groups.IGroupStore Groups { get; }
 
     /// <summary>Membership, replica placement and sealing on behalf of a dead owner, in the same database.</summary>
     Cluster.IClusterStore Cluster { get; }

@@ -4,13 +4,11 @@ namespace OrleansBus.Silo.Metadata;
 
 /// <summary>
 /// The few operations shared SQL needs from a backend, so logic written once (<see cref="SqlMetadataStore"/>,
-/// <see cref="SqlGroupStore"/>) runs on SQLite and PostgreSQL alike. Parameters are named <c>@name</c> (both
+/// <see cref="SqlClusterStore"/>) runs on SQLite and PostgreSQL alike. Parameters are named <c>@name</c> (both
 /// drivers accept it). Implementations translate their driver's errors into <see cref="MetadataStoreException"/>.
 /// </summary>
 internal interface ISqlRunner
 {
-    bool SupportsSkipLocked { get; }
-
     Task<int> ExecuteAsync(string sql, SqlArgs args, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<T>> QueryAsync<T>(string sql, SqlArgs args, Func<DbDataReader, T> read, CancellationToken cancellationToken);

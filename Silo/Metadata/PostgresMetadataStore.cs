@@ -68,7 +68,8 @@ public sealed class PostgresMetadataStore : SqlMetadataStore
     }
 
     private protected override string ByteOrder => " COLLATE \"C\"";
-    private protected override bool SupportsSkipLocked => true;
+    private protected override string TableExistsSql =>
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = @name";
 
     // PostgreSQL commits are as durable as the server is configured; there is no per-statement choice to make here.
     private protected override Task<int> ExecuteAsync(string sql, SqlArgs args, bool durable, CancellationToken cancellationToken) =>

@@ -1,5 +1,4 @@
 using System.Data.Common;
-using OrleansBus.Silo.Groups;
 
 namespace OrleansBus.Silo.Metadata;
 
@@ -11,7 +10,6 @@ namespace OrleansBus.Silo.Metadata;
 /// </summary>
 public abstract class SqlMetadataStore : IMetadataStore, ISqlRunner
 {
-    private SqlGroupStore? _groups;
     private SqlClusterStore? _cluster;
 
     /// <summary>Each entry moves the schema one version forward; never edit a shipped entry, append a new one.</summary>
@@ -41,15 +39,20 @@ public abstract class SqlMetadataStore : IMetadataStore, ISqlRunner
             sealed_at BIGINT NULL,
             PRIMARY KEY (category, name));
         """,
-        SqlGroupStore.Migration,
+        LegacyGroupTables.Migration, // dropped once carried into grain state (GroupTablesImport)
         SqlClusterStore.Migration,
         SqlClusterStore.DropSilosMigration,
     ];
 
+    /// <summary>A query counting the tables named <c>@name</c> in this store's schema.</summary>
+    private protected abstract string TableExistsSql { get; }
+
+    /// <summary>Whether a table of this store exists (the group tables are dropped at run time, not by a migration).</summary>
+    internal async Task<bool> TableExistsAsync(string name, CancellationToken cancellationToken) =>
+        (await QueryAsync(TableExistsSql, new SqlArgs().Add("@name", name), static r => Convert.ToInt64(r.GetValue(0)), durable: true, cancellationToken))[0] > 0;
+
     /// <summary>Appended where text is sorted so both backends sort by bytes, whatever the database's locale.</summary>
     private protected abstract string ByteOrder { get; }
-
-    public IGroupStore Groups => _groups ??= new SqlGroupStore(this);
 
     public Cluster.IClusterStore Cluster => _cluster ??= new SqlClusterStore(this);
 
@@ -57,8 +60,6 @@ public abstract class SqlMetadataStore : IMetadataStore, ISqlRunner
 
     public abstract ValueTask DisposeAsync();
 
-    bool ISqlRunner.SupportsSkipLocked => SupportsSkipLocked;
-    private protected abstract bool SupportsSkipLocked { get; }
 
     Task<int> ISqlRunner.ExecuteAsync(string sql, SqlArgs args, CancellationToken cancellationToken) => ExecuteAsync(sql, args, durable: false, cancellationToken);
 
@@ -112,12 +113,9 @@ public abstract class SqlMetadataStore : IMetadataStore, ISqlRunner
     {
         var exists = await GetCategoryAsync(name, cancellationToken) is not null;
         var args = new SqlArgs().Add("@name", name);
-        // Group state and chunk rows go with the category, in one transaction; chunk_sequences stay, so names are never reused.
+        // Chunk rows go with the category, in one transaction; chunk_sequences stay, so names are never reused.
         await ExecuteInTransactionAsync(
         [
-            ("DELETE FROM group_chunks WHERE category = @name", args),
-            ("DELETE FROM group_watermarks WHERE category = @name", args),
-            ("DELETE FROM consumer_groups WHERE category = @name", args),
             ("DELETE FROM chunk_replicas WHERE category = @name", args),
             ("DELETE FROM chunks WHERE category = @name", args),
             ("DELETE FROM categories WHERE name = @name", args),

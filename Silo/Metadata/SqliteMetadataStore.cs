@@ -26,7 +26,7 @@ public sealed class SqliteMetadataStore : SqlMetadataStore
     }
 
     private protected override string ByteOrder => ""; // SQLite's default BINARY collation compares bytes
-    private protected override bool SupportsSkipLocked => false;
+    private protected override string TableExistsSql => "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = @name";
 
     public override async Task MigrateAsync(CancellationToken cancellationToken)
     {
