@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json.Serialization;
 using OrleansBus.Contracts;
 using OrleansBus.Silo.Api;
+using OrleansBus.Silo.Metadata;
 using OrleansBus.Silo.Replication;
 using OrleansBus.Silo.Storage;
 
@@ -23,6 +24,7 @@ public static class ClusterEndpoints
         var cluster = app.MapGroup("/cluster/v1");
         cluster.MapGet("/members", Members);
         cluster.MapGet("/chunks/{category}/{chunk}", TailAsync);
+        cluster.MapGet("/chunks/{category}/{chunk}/size", GrowthAsync);
         cluster.MapPost("/replicas/{category}/{chunk}", AppendReplicaAsync);
         cluster.MapGet("/replicas/{category}/{chunk}", ReplicaPosition);
     }
@@ -74,6 +76,51 @@ public static class ClusterEndpoints
         http.Response.ContentLength = tail?.Body.Length ?? 0;
         if (tail is not null)
             await http.Response.Body.WriteAsync(tail.Body, http.RequestAborted);
+    }
+
+    /// <summary>Longest a growth watch waits here (peers ask again; the HTTP client's timeout is well above it).</summary>
+    internal static readonly TimeSpan MaxGrowthWait = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// A long poll for another silo's waiting consumers: answers the chunk's size (<c>Bus-Size</c>) once it is above
+    /// <c>after</c>, the chunk is no longer active here, or <c>wait_ms</c> (at most <see cref="MaxGrowthWait"/>) passed.
+    /// No bytes: the caller pulls them as it always does. This is how data written on one silo wakes a poll on another
+    /// without a re-check interval.
+    /// </summary>
+    private static async Task GrowthAsync(HttpContext http, string category, string chunk, LogStore store)
+    {
+        var query = http.Request.Query;
+        if (!TryLong(query["after"], out var after) || !TryLong(query["wait_ms"], out var waitMs))
+        {
+            await BusErrors.InvalidArgument("after", query["after"], "after and wait_ms as non-negative integers").ExecuteAsync(http);
+            return;
+        }
+        var log = CategoryName.IsValid(category) ? store.Find(category) : null;
+        var target = log?.FindChunk(chunk);
+        if (log is null || target is null)
+        {
+            await BusErrors.ChunkNotFound(category, chunk).ExecuteAsync(http);
+            return;
+        }
+        var wait = TimeSpan.FromMilliseconds(Math.Min(waitMs, MaxGrowthWait.TotalMilliseconds));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        timeout.CancelAfter(wait);
+        try
+        {
+            while (target.Size <= after && target.State == ChunkStates.Active)
+            {
+                var arrived = log.DataArrived; // every append here signals it, and so does a seal (the catalog's notice)
+                if (target.Size > after || target.State != ChunkStates.Active)
+                    break;
+                await arrived.WaitAsync(timeout.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!http.RequestAborted.IsCancellationRequested)
+        {
+            // Waited long enough: answer the size as it is.
+        }
+        http.Response.Headers[PeerClient.SizeHeader] = target.Size.ToString(CultureInfo.InvariantCulture);
+        http.Response.StatusCode = StatusCodes.Status204NoContent;
     }
 
     private static async Task AppendReplicaAsync(HttpContext http, string category, string chunk, LogStore store)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using OrleansBus.Contracts.Grains;
@@ -29,6 +30,8 @@ public sealed partial class ClusterReads(
 
     private readonly ConcurrentDictionary<string, (Task Sync, long StartedMs)> _syncs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Chunk, Task> _pulls = new();
+    private readonly ConcurrentDictionary<Chunk, Task> _watches = new();
+    private readonly ConditionalWeakTable<Chunk, StrongBox<long>> _ownerSizes = new();
     private readonly ConcurrentDictionary<string, IReadOnlyList<(string Chunk, string SiloId)>> _replicas = new(StringComparer.Ordinal);
 
     private long NowMs => time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -154,6 +157,46 @@ public sealed partial class ClusterReads(
             if (chunk.Size >= wantSize)
                 break;
             await Task.WhenAny(pull, arrived).WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// For a waiting poll: watches every active chunk of another silo that this copy has caught up with, by a long poll
+    /// to its owner (<see cref="PeerClient.WaitForGrowthAsync"/>), and signals <see cref="CategoryLog.DataArrived"/> when
+    /// one grows — so new data on any silo wakes the poll at once, without a re-check interval. One watch per chunk at a
+    /// time, shared by every poll waiting here; each lasts at most <paramref name="wait"/>.
+    /// </summary>
+    public void WatchForeignGrowth(CategoryLog log, TimeSpan wait)
+    {
+        if (wait <= TimeSpan.Zero)
+            return;
+        foreach (var chunk in log.Chunks)
+        {
+            if (chunk.IsForeign && !chunk.IsRemote && !chunk.IsComplete && chunk.State == ChunkStates.Active && !_watches.ContainsKey(chunk))
+                _watches.TryAdd(chunk, WatchAsync(chunk, log, wait));
+        }
+    }
+
+    private async Task WatchAsync(Chunk chunk, CategoryLog log, TimeSpan wait)
+    {
+        await Task.Yield();
+        try
+        {
+            // Past what the owner last said it had, not past this copy: a copy left behind on purpose (nothing here needs
+            // those bytes yet) would otherwise answer at once, again and again.
+            var known = _ownerSizes.GetValue(chunk, static _ => new StrongBox<long>());
+            var after = Math.Max(chunk.Size, Volatile.Read(ref known.Value));
+            if (membership.AddressOf(chunk.Owner) is not { } owner || !membership.IsLive(chunk.Owner))
+                return; // no owner to ask; a replica's seal comes through the catalog
+            if (await peers.WaitForGrowthAsync(owner, chunk.Category, chunk.Name, after, wait, CancellationToken.None) is { } now && now > after)
+            {
+                Volatile.Write(ref known.Value, now);
+                log.SignalDataArrived(); // the poll looks again, and pulls what is new
+            }
+        }
+        finally
+        {
+            _watches.TryRemove(chunk, out _);
         }
     }
 

@@ -59,6 +59,24 @@ public sealed class PeerClient : IDisposable
     }
 
     /// <summary>
+    /// Waits (up to <paramref name="wait"/>, bounded by the peer) until <paramref name="address"/> holds more than
+    /// <paramref name="after"/> bytes of the chunk or stops appending to it; its size then, or null when it cannot say.
+    /// </summary>
+    internal async Task<long?> WaitForGrowthAsync(string address, string category, string chunk, long after, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        var uri = $"{address}/cluster/v1/chunks/{category}/{chunk}/size?after={after}&wait_ms={(long)wait.TotalMilliseconds}";
+        try
+        {
+            using var response = await _http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            return response.IsSuccessStatusCode && TryHeader(response, SizeHeader, out var size) ? size : null;
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Sends batches to a replica; returns what the replica holds afterwards (also when it refused a position), null when
     /// unreachable; <c>Gone</c> when the replica's copy was sealed (the owner had been counted dead).
     /// </summary>

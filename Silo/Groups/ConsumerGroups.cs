@@ -16,11 +16,8 @@ namespace OrleansBus.Silo.Groups;
 /// </summary>
 public sealed partial class ConsumerGroups(LogStore store, IGroupStore groups, Cluster.ClusterReads reads, IOptions<BusOptions> options, TimeProvider time, ILogger<ConsumerGroups> logger)
 {
-    /// <summary>
-    /// A long poll re-checks other silos' chunks this often: their new batches do not wake it (only local writes and
-    /// replica pushes signal <see cref="CategoryLog.DataArrived"/>).
-    /// </summary>
-    private static readonly TimeSpan ForeignRecheck = TimeSpan.FromMilliseconds(200);
+    /// <summary>How long a poll's catalog view may be: the category grain pushes changes, so this only bounds a missed push.</summary>
+    private static readonly TimeSpan CatalogMaxAge = TimeSpan.FromMilliseconds(200);
 
     // How many entries of each category's (append-only) chunk list this process has given rows to, per group.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Group, string Category), int> _materialized = new();
@@ -36,7 +33,7 @@ public sealed partial class ConsumerGroups(LogStore store, IGroupStore groups, C
         while (true)
         {
             var dataArrived = log.DataArrived; // taken before looking, so a publish in between still wakes us
-            await reads.RefreshAsync(log, ForeignRecheck, cancellationToken); // chunks other silos opened since
+            await reads.RefreshAsync(log, CatalogMaxAge, cancellationToken); // chunks other silos opened since
             await PrepareAsync(request.Group, log, request.StartLatest ? SeekKinds.Latest : SeekKinds.Earliest, cancellationToken);
             var (delivery, wakeAtMs) = await TryLeaseNextAsync(request, log, cancellationToken);
             if (delivery is not null)
@@ -44,22 +41,12 @@ public sealed partial class ConsumerGroups(LogStore store, IGroupStore groups, C
             var now = NowMs;
             if (now >= deadline)
                 return null;
-            if (HasForeignOpenChunks(log))
-                wakeAtMs = Math.Min(wakeAtMs, now + (long)ForeignRecheck.TotalMilliseconds);
+            // Local writes and replica pushes signal DataArrived; other silos' new batches are watched for at their owners.
+            reads.WatchForeignGrowth(log, TimeSpan.FromMilliseconds(deadline - now));
             var sleepMs = Math.Min(deadline, wakeAtMs) - now;
             await Task.WhenAny(dataArrived, Task.Delay(TimeSpan.FromMilliseconds(Math.Max(1, sleepMs)), time, cancellationToken));
             cancellationToken.ThrowIfCancellationRequested();
         }
-    }
-
-    private static bool HasForeignOpenChunks(CategoryLog log)
-    {
-        foreach (var chunk in log.Chunks)
-        {
-            if (chunk.IsForeign && !chunk.IsComplete)
-                return true;
-        }
-        return false;
     }
 
     /// <summary>

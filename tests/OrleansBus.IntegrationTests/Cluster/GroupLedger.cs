@@ -11,10 +11,20 @@ namespace OrleansBus.IntegrationTests.Cluster;
 /// Consumers of one group that poll and acknowledge through a given silo (or the gateway) and record every message
 /// they acknowledged and every acknowledged range per chunk, so a test can check "each message exactly once" and
 /// "each chunk's ranges tile it from 0 to its size". Polls and acks that fail with an error (a silo or the database
-/// briefly down) are retried; an ack refused within the lease is recorded as a violation. Thread safe.
+/// briefly down) are retried; an ack refused within the lease is recorded as a violation — unless
+/// <see cref="AllowLeaseLost"/> says a fault may take leases away (then a 409 <c>lease_lost</c> means "not acknowledged,
+/// will come again", and the message must still end up acknowledged exactly once). Thread safe.
 /// </summary>
 internal sealed class GroupLedger(TestCluster cluster, string category, string group)
 {
+    /// <summary>Set while a fault may lose leases (the group grain's silo dies): a 409 <c>lease_lost</c> is then no violation.</summary>
+    public bool AllowLeaseLost { get; set; }
+
+    /// <summary>How many acks answered <c>lease_lost</c> while that was allowed.</summary>
+    public int LeasesLost => Volatile.Read(ref _leasesLost);
+
+    private int _leasesLost;
+
     private readonly Lock _lock = new();
     private readonly Dictionary<string, int> _acked = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<(long Offset, long Next)>> _ranges = new(StringComparer.Ordinal);
@@ -100,6 +110,11 @@ internal sealed class GroupLedger(TestCluster cluster, string category, string g
                 if (ack.StatusCode is HttpStatusCode.NoContent or HttpStatusCode.OK || (transportFailed && ack.StatusCode == HttpStatusCode.Conflict))
                 {
                     Record(chunk, offset, next, messages);
+                    return;
+                }
+                if (AllowLeaseLost && ack.StatusCode == HttpStatusCode.Conflict && text.Contains(BusErrorCodes.LeaseLost, StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref _leasesLost); // redelivered later; recorded when that ack succeeds
                     return;
                 }
                 if ((int)ack.StatusCode < 500)
