@@ -15,6 +15,13 @@ public interface IConsumerGroupGrain : IGrainWithStringKey
     [Alias("ensure")]
     Task<GroupSeekInfo> EnsureAsync(string siloId, string startKind, long nowMs);
 
+    /// <summary>
+    /// What a poll needs in one call: the group (created unless it exists, as <see cref="EnsureAsync"/>) and its open
+    /// chunks (as <see cref="ListOpenAsync"/>).
+    /// </summary>
+    [Alias("view")]
+    Task<GroupView> ViewAsync(string siloId, string startKind, long nowMs);
+
     /// <summary>The group, or null when it does not exist.</summary>
     [Alias("info")]
     Task<GroupSeekInfo?> GetAsync(string siloId);
@@ -50,6 +57,14 @@ public interface IConsumerGroupGrain : IGrainWithStringKey
     [Alias("ack")]
     Task<bool> AckAsync(string chunk, string token, long offset, long messages, bool release);
 
+    /// <summary>
+    /// Acknowledges a whole delivery: the offset moves to the lease's end, the lease is released, and the chunk is marked
+    /// done when <paramref name="doneAtSize"/> (its final size, when sealed) is reached; answered once durable. False
+    /// when the lease was lost.
+    /// </summary>
+    [Alias("ack-lease")]
+    Task<bool> AckLeaseAsync(string chunk, string token, long? doneAtSize);
+
     /// <summary>Releases the lease; the range is available again at <paramref name="availableAtMs"/>. False when the lease was lost.</summary>
     [Alias("nack")]
     Task<bool> NackAsync(string chunk, string token, long availableAtMs, string? reason);
@@ -76,6 +91,10 @@ public sealed record GroupSeekInfo(
     [property: Id(3)] string SeekKind,
     [property: Id(4)] long SeekTimeMs,
     [property: Id(5)] int AppliedSeek);
+
+/// <summary>A group as a silo sees it and its open chunks, in chunk order.</summary>
+[GenerateSerializer, Immutable, Alias("orleansbus.GroupView")]
+public sealed record GroupView([property: Id(0)] GroupSeekInfo Group, [property: Id(1)] GroupChunk[] Open);
 
 /// <summary>Where a group stands in a chunk. <see cref="Position"/> orders chunks the same on every silo (creation time, Unix ms).</summary>
 [GenerateSerializer, Immutable, Alias("orleansbus.GroupChunkPosition")]

@@ -5,6 +5,9 @@ namespace OrleansBus.Silo.Grains;
 /// <summary>The write loop of <see cref="ConsumerGroupGrain"/>: one state write in flight at a time, later changes ride the next.</summary>
 public sealed partial class ConsumerGroupGrain
 {
+    private static readonly TimeSpan LazyFlushDelay = TimeSpan.FromSeconds(1);
+    private bool _flushScheduled;
+
     private static TaskCompletionSource NewWrite() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Notes a change and makes sure a write will carry it; the task completes when that write has succeeded.</summary>
@@ -17,6 +20,27 @@ public sealed partial class ConsumerGroupGrain
         if (!_writing)
             _ = WriteLoopAsync();
         return write;
+    }
+
+    /// <summary>Notes a change nobody waits for: it goes out with the next write, which this starts a second from now if none comes sooner.</summary>
+    private void ChangedLazily()
+    {
+        if (_fenced)
+            return;
+        _changed++;
+        if (!_flushScheduled)
+        {
+            _flushScheduled = true;
+            _ = FlushLaterAsync();
+        }
+    }
+
+    private async Task FlushLaterAsync()
+    {
+        await Task.Delay(LazyFlushDelay);
+        _flushScheduled = false;
+        if (!_writing && !_fenced && _saved < _changed)
+            _ = WriteLoopAsync();
     }
 
     /// <summary>Waits until the current changes are durable; throws when the write failed.</summary>

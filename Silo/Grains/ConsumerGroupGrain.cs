@@ -25,7 +25,7 @@ namespace OrleansBus.Silo.Grains;
 /// </summary>
 [Reentrant]
 public sealed partial class ConsumerGroupGrain(
-    [PersistentState("group", Hosting.OrleansSetup.GrainStorageName)] IPersistentState<ConsumerGroupState> state,
+    [PersistentState("group", Hosting.OrleansSetup.GroupStorageName)] IPersistentState<ConsumerGroupState> state,
     LegacyGroupTables legacy, TimeProvider time, ILocalSiloDetails localSilo, ILogger<ConsumerGroupGrain> logger) : Grain, IConsumerGroupGrain
 {
     /// <summary>
@@ -69,6 +69,9 @@ public sealed partial class ConsumerGroupGrain(
         await PersistAsync();
         return Info(siloId, created: true);
     }
+
+    public async Task<GroupView> ViewAsync(string siloId, string startKind, long nowMs) =>
+        new(await EnsureAsync(siloId, startKind, nowMs), OpenRows());
 
     public Task<GroupSeekInfo?> GetAsync(string siloId)
     {
@@ -134,6 +137,11 @@ public sealed partial class ConsumerGroupGrain(
     public Task<GroupChunk[]> ListOpenAsync()
     {
         ThrowIfFenced();
+        return Task.FromResult(OpenRows());
+    }
+
+    private GroupChunk[] OpenRows()
+    {
         var open = new List<KeyValuePair<string, ChunkProgress>>(S.Chunks.Count);
         foreach (var entry in S.Chunks)
         {
@@ -141,7 +149,7 @@ public sealed partial class ConsumerGroupGrain(
                 open.Add(entry);
         }
         open.Sort(static (a, b) => Compare(a.Value.Position, a.Key, b.Value.Position, b.Key));
-        return Task.FromResult(open.ConvertAll(e => Row(e.Key, e.Value)).ToArray());
+        return open.ConvertAll(e => Row(e.Key, e.Value)).ToArray();
     }
 
     public Task<GroupChunk?> GetChunkAsync(string chunk)
@@ -161,7 +169,7 @@ public sealed partial class ConsumerGroupGrain(
         row.DeliveryCount = row.DeliveryOffset == row.AckedOffset ? row.DeliveryCount + 1 : 1;
         row.DeliveryOffset = row.AckedOffset;
         _leases[request.Chunk] = new Lease(request.Token, request.Consumer, request.LeaseEnd, request.LeaseMessages, request.ExpiresAtMs);
-        Changed(); // the count, lazily
+        ChangedLazily(); // the count rides the next write (normally this delivery's ack), at the latest a second from now
         return Task.FromResult<int?>(row.DeliveryCount);
     }
 
@@ -180,6 +188,26 @@ public sealed partial class ConsumerGroupGrain(
             _leases.Remove(chunk);
         else
             _leases[chunk] = lease with { Messages = lease.Messages - messages };
+        return await TryPersistAsync();
+    }
+
+    public async Task<bool> AckLeaseAsync(string chunk, string token, long? doneAtSize)
+    {
+        if (_fenced || !S.Chunks.TryGetValue(chunk, out var row) || !_leases.TryGetValue(chunk, out var lease) || lease.Token != token
+            || row.AckedOffset >= lease.End)
+        {
+            return false;
+        }
+        row.AckedOffset = lease.End;
+        row.AckedMessages += lease.Messages;
+        row.DeliveryOffset = lease.End;
+        row.DeliveryCount = 0;
+        _leases.Remove(chunk);
+        if (doneAtSize is { } size && row.AckedOffset >= size)
+        {
+            row.Done = true;
+            Compact();
+        }
         return await TryPersistAsync();
     }
 

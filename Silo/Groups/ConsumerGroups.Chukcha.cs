@@ -55,26 +55,31 @@ public sealed partial class ConsumerGroups
             return WholeChunkAck.BeyondSize;
 
         await PrepareAsync(group, log, SeekKinds.Earliest, cancellationToken); // the group and a row for every chunk of this silo
-        // No row right after materialising it: the group finished the chunk and forgot it (it is below the watermark).
-        var row = await Groups.GetAsync(group, log.Name, chunk.Name, cancellationToken);
-        if (row is null || row.Done)
-            return WholeChunkAck.Acknowledged;
-        if (row.AckedOffset < chunkSize)
+        var messages = chunk.IsForeign ? chunk.FinalMessages : chunk.Messages;
+        for (var attempt = 0; ; attempt++)
         {
+            // No row right after materialising it: the group finished the chunk and forgot it (it is below the watermark).
+            var row = await Groups.GetAsync(group, log.Name, chunk.Name, cancellationToken);
+            if (row is null || row.Done)
+                return WholeChunkAck.Acknowledged;
+            if (row.AckedOffset >= chunkSize)
+                break;
             var claim = DeliveryToken.NewLease();
-            var remaining = Math.Max(0, (chunk.IsForeign ? chunk.FinalMessages : chunk.Messages) - row.AckedMessages);
             var expires = (time.GetUtcNow() + options.Value.DefaultLease).ToUnixTimeMilliseconds();
-            var claimed = await Groups.TryLeaseAsync(group, log.Name, chunk.Name, row.AckedOffset, claim, WholeChunkConsumer,
-                chunkSize, remaining, expires, NowMs, cancellationToken);
-            var moved = claimed is not null
-                && await Groups.AckAsync(group, log.Name, chunk.Name, claim, chunkSize, remaining, release: true, cancellationToken);
-            if (!moved)
+            if (await Groups.TryLeaseAsync(group, log.Name, chunk.Name, row.AckedOffset, claim, WholeChunkConsumer, chunkSize,
+                    Math.Max(0, messages - row.AckedMessages), expires, NowMs, cancellationToken) is not null
+                && await Groups.AckLeaseAsync(group, log.Name, chunk.Name, claim, doneAtSize: chunkSize, cancellationToken))
             {
-                // Another acknowledgement of this chunk got there first (then it is done), or a consumer holds a lease.
-                var now = await Groups.GetAsync(group, log.Name, chunk.Name, cancellationToken);
-                if (now is null || (!now.Done && now.AckedOffset < chunkSize))
-                    return WholeChunkAck.Leased;
+                break;
             }
+            // Another whole-chunk acknowledgement holds its claim for the moment it takes to settle: wait for its outcome.
+            // A consumer's lease (through the v1 poll) is another matter: the caller tries again once it is settled.
+            var now = await Groups.GetAsync(group, log.Name, chunk.Name, cancellationToken);
+            if (now is null || now.Done || now.AckedOffset >= chunkSize)
+                break;
+            if (now.LeaseConsumer != WholeChunkConsumer || attempt >= 50)
+                return WholeChunkAck.Leased;
+            await Task.Delay(TimeSpan.FromMilliseconds(10), time, cancellationToken);
         }
         await Groups.MarkDoneAsync(group, log.Name, chunk.Name, chunkSize, cancellationToken);
         ChukchaLog.ChunkAcknowledged(logger, group, log.Name, chunk.Name, chunkSize);
@@ -92,8 +97,7 @@ public sealed partial class ConsumerGroups
         var chunks = log.Chunks;
         if (!await Groups.ExistsAsync(group, log.Name, cancellationToken))
             return chunks;
-        await PrepareAsync(group, log, SeekKinds.Earliest, cancellationToken);
-        var open = await Groups.ListOpenAsync(group, log.Name, cancellationToken);
+        var open = await PrepareAsync(group, log, SeekKinds.Earliest, cancellationToken);
         var names = new HashSet<string>(open.Count, StringComparer.Ordinal);
         foreach (var row in open)
             names.Add(row.Chunk);

@@ -13,29 +13,35 @@ public sealed partial class ConsumerGroups
     {
         if (!DeliveryToken.TryParse(token, out var chunkName, out var lease))
             return SettleOutcome.LeaseLost;
+        if (offset is null)
+        {
+            // The whole delivery: its end is a message boundary (the lease was cut there) and the lease knows its message
+            // count, so the grain settles it in one call, on any silo, without the bytes.
+            var doneAt = log.FindChunk(chunkName) is { } known && ChunkStates.IsFinal(known.State) ? known.FinalSize : (long?)null;
+            return await Groups.AckLeaseAsync(group, log.Name, chunkName, lease, doneAt, cancellationToken) ? SettleOutcome.Done : SettleOutcome.LeaseLost;
+        }
+        var end = offset.Value;
         var row = await Groups.GetAsync(group, log.Name, chunkName, cancellationToken);
         if (row is null || row.LeaseToken != lease)
             return SettleOutcome.LeaseLost;
         var chunk = log.FindChunk(chunkName);
-        if (chunk is null && offset is not null)
+        if (chunk is null)
         {
             await reads.RefreshAsync(log, TimeSpan.Zero, cancellationToken); // another silo's chunk, new here
             chunk = log.FindChunk(chunkName);
         }
-        if (chunk is { IsForeign: true } && offset is not null && offset > chunk.Size)
-            await reads.CatchUpAsync(chunk, log, offset.Value, cancellationToken); // a partial ack is checked against the bytes
-        if (chunk is null || (chunk.IsForeign && (offset ?? row.LeaseEnd) > chunk.Size))
+        if (chunk is { IsForeign: true } && end > chunk.Size)
+            await reads.CatchUpAsync(chunk, log, end, cancellationToken); // a partial ack is checked against the bytes
+        if (chunk is null || (chunk.IsForeign && end > chunk.Size))
         {
-            // The chunk lives on another silo (the client failed over after its poll). A whole-delivery ack needs no
-            // bytes: the lease's end is a message boundary and the lease knows its message count. A partial ack
-            // would have to check the offset against the data, which only the owner can.
-            if (offset is not null && offset != row.LeaseEnd)
+            // The chunk lives on another silo (the client failed over after its poll) and its bytes cannot be had here: an
+            // offset at the lease's end needs none, anything else would have to be checked against the data.
+            if (end != row.LeaseEnd)
                 return SettleOutcome.ChunkNotLocal;
             return await Groups.AckAsync(group, log.Name, chunkName, lease, row.LeaseEnd, row.LeaseMessages, release: true, cancellationToken)
                 ? SettleOutcome.Done
                 : SettleOutcome.LeaseLost;
         }
-        var end = offset ?? row.LeaseEnd;
         if (end <= row.AckedOffset || end > row.LeaseEnd || !EndsMessage(chunk, end))
             return SettleOutcome.BadOffset;
         var messages = end == row.LeaseEnd ? row.LeaseMessages : CountMessages(chunk, row.AckedOffset, end);
@@ -64,8 +70,7 @@ public sealed partial class ConsumerGroups
         if (!await Groups.ExistsAsync(group, log.Name, cancellationToken))
             return null;
         await reads.RefreshAsync(log, TimeSpan.FromMilliseconds(250), cancellationToken); // other silos' new chunks
-        await PrepareAsync(group, log, SeekKinds.Earliest, cancellationToken); // rows for every chunk known here, seeks applied
-        var rows = await Groups.ListOpenAsync(group, log.Name, cancellationToken);
+        var rows = await PrepareAsync(group, log, SeekKinds.Earliest, cancellationToken); // rows for every chunk known here, seeks applied
         // Active chunks of other silos: their owners' current sizes (the pulled bytes are what a poll here reads next).
         await reads.CatchUpAllAsync(log, rows.Select(r => log.FindChunk(r.Chunk)).OfType<Chunk>().Where(c => c.State == ChunkStates.Active),
             static _ => long.MaxValue, cancellationToken);

@@ -34,8 +34,8 @@ public sealed partial class ConsumerGroups(LogStore store, IGroupStore groups, C
         {
             var dataArrived = log.DataArrived; // taken before looking, so a publish in between still wakes us
             await reads.RefreshAsync(log, CatalogMaxAge, cancellationToken); // chunks other silos opened since
-            await PrepareAsync(request.Group, log, request.StartLatest ? SeekKinds.Latest : SeekKinds.Earliest, cancellationToken);
-            var (delivery, wakeAtMs) = await TryLeaseNextAsync(request, log, cancellationToken);
+            var open = await PrepareAsync(request.Group, log, request.StartLatest ? SeekKinds.Latest : SeekKinds.Earliest, cancellationToken);
+            var (delivery, wakeAtMs) = await TryLeaseNextAsync(request, log, open, cancellationToken);
             if (delivery is not null)
                 return delivery;
             var now = NowMs;
@@ -53,11 +53,12 @@ public sealed partial class ConsumerGroups(LogStore store, IGroupStore groups, C
     /// Brings the group up to date with every chunk this silo knows (its own and other silos'): applies a seek (or the
     /// group's start) that this silo has not applied yet, else hands the grain positions for chunks this silo learned of
     /// since it last looked (after a start: every chunk; the grain keeps the positions it has and ignores chunks it
-    /// finished). Rows are never reset twice for one seek (each remembers the generation it was reset to).
+    /// finished). Rows are never reset twice for one seek (each remembers the generation it was reset to). Returns the
+    /// group's open rows: one grain call when nothing had to change, which is nearly always.
     /// </summary>
-    private async Task<GroupState> PrepareAsync(string group, CategoryLog log, string startKind, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<GroupChunkRow>> PrepareAsync(string group, CategoryLog log, string startKind, CancellationToken cancellationToken)
     {
-        var state = await Groups.EnsureGroupAsync(group, log.Name, store.SiloId, startKind, NowMs, cancellationToken);
+        var (state, open) = await Groups.ViewAsync(group, log.Name, store.SiloId, startKind, NowMs, cancellationToken);
         var chunks = log.Chunks;
         var key = (group, log.Name);
         if (state.AppliedSeek < state.SeekGeneration)
@@ -65,17 +66,17 @@ public sealed partial class ConsumerGroups(LogStore store, IGroupStore groups, C
             // The silo that creates the group at "latest" knows the exact current sizes; others go by time.
             await ApplySeekAsync(group, log, state.SeekGeneration, state.SeekKind, state.SeekTimeMs, exactLatest: state.Created, cancellationToken);
             _materialized[key] = chunks.Count;
-            return state with { AppliedSeek = state.SeekGeneration };
+            return await Groups.ListOpenAsync(group, log.Name, cancellationToken);
         }
         var done = _materialized.GetValueOrDefault(key, 0);
         if (chunks.Count <= done)
-            return state;
+            return open;
         var rows = new List<GroupPosition>(chunks.Count - done);
         for (var i = done; i < chunks.Count; i++)
             rows.Add(SeekPosition(chunks[i], state.SeekKind, state.SeekTimeMs, exactLatest: false) with { AppliedSeek = state.SeekGeneration });
         await Groups.MaterializeAsync(group, log.Name, rows, cancellationToken);
         _materialized.AddOrUpdate(key, chunks.Count, (_, old) => Math.Max(old, chunks.Count));
-        return state;
+        return await Groups.ListOpenAsync(group, log.Name, cancellationToken);
     }
 
     private async Task<bool> ApplySeekAsync(string group, CategoryLog log, int generation, string kind, long timeMs, bool exactLatest, CancellationToken cancellationToken)
@@ -119,10 +120,9 @@ public sealed partial class ConsumerGroups(LogStore store, IGroupStore groups, C
     }
 
     /// <summary>One pass over the group's open chunks; returns a delivery, or the time something next frees up.</summary>
-    private async Task<(Delivery? Delivery, long WakeAtMs)> TryLeaseNextAsync(PollRequest request, CategoryLog log, CancellationToken cancellationToken)
+    private async Task<(Delivery? Delivery, long WakeAtMs)> TryLeaseNextAsync(PollRequest request, CategoryLog log, IReadOnlyList<GroupChunkRow> rows, CancellationToken cancellationToken)
     {
         var wakeAt = long.MaxValue;
-        var rows = await Groups.ListOpenAsync(request.Group, log.Name, cancellationToken);
         await CatchUpForeignAsync(log, rows, request.MaxBytes, cancellationToken);
         foreach (var row in rows)
         {

@@ -13,6 +13,12 @@ public sealed class GrainGroupStore(IGrainFactory grains) : IGroupStore
     public async Task<GroupState> EnsureGroupAsync(string group, string category, string silo, string startKind, long nowMs, CancellationToken cancellationToken) =>
         ToState(await CallAsync(group, category, g => g.EnsureAsync(silo, startKind, nowMs)));
 
+    public async Task<(GroupState State, IReadOnlyList<GroupChunkRow> Open)> ViewAsync(string group, string category, string silo, string startKind, long nowMs, CancellationToken cancellationToken)
+    {
+        var view = await CallAsync(group, category, g => g.ViewAsync(silo, startKind, nowMs));
+        return (ToState(view.Group), Array.ConvertAll(view.Open, ToRow));
+    }
+
     public async Task<bool> ExistsAsync(string group, string category, CancellationToken cancellationToken) =>
         await CallAsync(group, category, g => g.GetAsync("")) is not null;
 
@@ -37,6 +43,9 @@ public sealed class GrainGroupStore(IGrainFactory grains) : IGroupStore
 
     public Task<bool> AckAsync(string group, string category, string chunk, string token, long offset, long messages, bool release, CancellationToken cancellationToken) =>
         CallAsync(group, category, g => g.AckAsync(chunk, token, offset, messages, release));
+
+    public Task<bool> AckLeaseAsync(string group, string category, string chunk, string token, long? doneAtSize, CancellationToken cancellationToken) =>
+        CallAsync(group, category, g => g.AckLeaseAsync(chunk, token, doneAtSize));
 
     public Task<bool> NackAsync(string group, string category, string chunk, string token, long availableAtMs, string? reason, CancellationToken cancellationToken) =>
         CallAsync(group, category, g => g.NackAsync(chunk, token, availableAtMs, reason));

@@ -44,6 +44,9 @@ public interface IGroupStore
     /// <summary>Creates the group if missing (its start, <c>earliest</c> or <c>latest</c>, is seek generation 0) and returns it as <paramref name="silo"/> sees it.</summary>
     Task<GroupState> EnsureGroupAsync(string group, string category, string silo, string startKind, long nowMs, CancellationToken cancellationToken);
 
+    /// <summary>The group (created if missing, as <see cref="EnsureGroupAsync"/>) and its open rows (as <see cref="ListOpenAsync"/>), in one call.</summary>
+    Task<(GroupState State, IReadOnlyList<GroupChunkRow> Open)> ViewAsync(string group, string category, string silo, string startKind, long nowMs, CancellationToken cancellationToken);
+
     /// <summary>Whether the group exists (nothing is created by asking).</summary>
     Task<bool> ExistsAsync(string group, string category, CancellationToken cancellationToken);
 
@@ -65,6 +68,12 @@ public interface IGroupStore
 
     /// <summary>Moves the acknowledged offset to <paramref name="offset"/> under the lease, once durable; false when the lease was lost.</summary>
     Task<bool> AckAsync(string group, string category, string chunk, string token, long offset, long messages, bool release, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Acknowledges a whole delivery (to the lease's end, releasing it), marking the chunk done when <paramref name="doneAtSize"/>
+    /// is given and reached, once durable; false when the lease was lost.
+    /// </summary>
+    Task<bool> AckLeaseAsync(string group, string category, string chunk, string token, long? doneAtSize, CancellationToken cancellationToken);
 
     /// <summary>Releases the lease; the range is available again at <paramref name="availableAtMs"/>. False when the lease was lost.</summary>
     Task<bool> NackAsync(string group, string category, string chunk, string token, long availableAtMs, string? reason, CancellationToken cancellationToken);

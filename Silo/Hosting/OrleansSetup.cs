@@ -29,6 +29,9 @@ public static class OrleansSetup
     /// <summary>The grain storage provider that holds category settings (and later consumer-group state).</summary>
     public const string GrainStorageName = "catalog";
 
+    /// <summary>The grain storage of consumer groups: the same table, but on SQLite without an fdatasync per ack (see <see cref="Metadata.RelaxedSqliteDataSource"/>).</summary>
+    public const string GroupStorageName = "groups";
+
     /// <summary>Called after the storage services are registered: Orleans' hosted service then starts after recovery and
     /// the schema migration, and stops before them (hosted services stop in reverse order).</summary>
     public static WebApplicationBuilder AddBusOrleans(this WebApplicationBuilder builder)
@@ -77,14 +80,26 @@ public static class OrleansSetup
                 silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: ServiceId, clusterId: DefaultClusterId);
             }
             silo.Configure<ClusterMembershipOptions>(o => ConfigureMembership(o, configuration.GetSection("Orleans:Membership")));
-            // Grain state (category settings) beside the catalog: the cluster's PostgreSQL schema, or the embedded silo's
+            // Grain state (category settings, consumer groups) beside the catalog: the cluster's PostgreSQL schema, or the embedded silo's
             // SQLite file; the tables are created by the catalog's migrations before Orleans starts.
+            var sqlite = $"Data Source={Path.Combine(Path.GetFullPath(bus[nameof(BusOptions.DataDir)] ?? new BusOptions().DataDir), "metadata.db")};Default Timeout=30;Pooling=True";
             silo.AddAdoNetGrainStorage(GrainStorageName, o =>
             {
                 o.Invariant = clustered ? "Npgsql" : "System.Data.SQLite";
-                o.ConnectionString = clustered
-                    ? ClusteringConnectionString(bus)
-                    : $"Data Source={Path.Combine(Path.GetFullPath(bus[nameof(BusOptions.DataDir)] ?? new BusOptions().DataDir), "metadata.db")};Default Timeout=30;Pooling=True";
+                o.ConnectionString = clustered ? ClusteringConnectionString(bus) : sqlite;
+            });
+            silo.AddAdoNetGrainStorage(GroupStorageName, o =>
+            {
+                if (clustered)
+                {
+                    o.Invariant = "Npgsql";
+                    o.ConnectionString = ClusteringConnectionString(bus);
+                }
+                else
+                {
+                    o.Invariant = "System.Data.SQLite";
+                    o.DataSource = new Metadata.RelaxedSqliteDataSource(sqlite);
+                }
             });
             silo.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
         });

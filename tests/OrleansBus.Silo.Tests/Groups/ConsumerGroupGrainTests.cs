@@ -27,10 +27,10 @@ public sealed class GroupGrainCluster : IAsyncLifetime
         var builder = new InProcessTestClusterBuilder(2);
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.AddAdoNetGrainStorage(OrleansBus.Silo.Hosting.OrleansSetup.GrainStorageName, o =>
+            silo.AddAdoNetGrainStorage(OrleansBus.Silo.Hosting.OrleansSetup.GroupStorageName, o =>
             {
                 o.Invariant = "System.Data.SQLite";
-                o.ConnectionString = $"Data Source={DatabasePath};Default Timeout=30;Pooling=True";
+                o.DataSource = new RelaxedSqliteDataSource($"Data Source={DatabasePath};Default Timeout=30;Pooling=True");
             });
             silo.Services.AddKeyedSingleton<IMetadataStore>(CatalogStore.DatabaseKey, _database);
             silo.Services.AddSingleton(TimeProvider.System);
@@ -152,6 +152,31 @@ public sealed class ConsumerGroupGrainTests(GroupGrainCluster fixture) : IClassF
         var full = await groups.GetAsync(G, C, "s1-chunk000000000", None);
         Assert.Equal((100L, 10L, (string?)null, 0), (full!.AckedOffset, full.AckedMessages, full.LeaseToken, full.DeliveryCount));
         Assert.False(await groups.AckAsync(G, C, "s1-chunk000000000", "t1", 100, 0, release: true, None));
+    }
+
+    [Fact]
+    public async Task A_view_creates_the_group_and_a_whole_delivery_ack_settles_its_lease_and_finishes_a_sealed_chunk()
+    {
+        var groups = fixture.Store(0);
+        var (state, open) = await groups.ViewAsync(G, C, "s1", "earliest", Now, None);
+        Assert.Equal((true, 0), (state.Created, open.Count));
+        await groups.MaterializeAsync(G, C, [Row("s1-chunk000000000", 0), Row("s1-chunk000000001", 1)], None);
+        (state, open) = await groups.ViewAsync(G, C, "s1", "latest", Now, None);
+        Assert.Equal((false, "earliest"), (state.Created, state.SeekKind));
+        Assert.Equal(["s1-chunk000000000", "s1-chunk000000001"], open.Select(r => r.Chunk));
+
+        Assert.Equal(1, await groups.TryLeaseAsync(G, C, "s1-chunk000000000", 0, "t1", "c1", 70, 7, Now + 30_000, Now, None));
+        Assert.False(await groups.AckLeaseAsync(G, C, "s1-chunk000000000", "stale", 70, None));
+        Assert.True(await groups.AckLeaseAsync(G, C, "s1-chunk000000000", "t1", doneAtSize: 70, None));
+        Assert.False(await groups.AckLeaseAsync(G, C, "s1-chunk000000000", "t1", doneAtSize: 70, None)); // settled already
+        var row = await groups.GetAsync(G, C, "s1-chunk000000000", None);
+        Assert.Equal((70L, 7L, true, (string?)null), (row!.AckedOffset, row.AckedMessages, row.Done, row.LeaseToken));
+        Assert.Equal(["s1-chunk000000001"], (await groups.ViewAsync(G, C, "s1", "earliest", Now, None)).Open.Select(r => r.Chunk));
+
+        // Not sealed yet (no final size given): acknowledged, but still open.
+        Assert.Equal(1, await groups.TryLeaseAsync(G, C, "s1-chunk000000001", 0, "t2", "c1", 30, 3, Now + 30_000, Now, None));
+        Assert.True(await groups.AckLeaseAsync(G, C, "s1-chunk000000001", "t2", doneAtSize: null, None));
+        Assert.Equal([30L], (await groups.ListOpenAsync(G, C, None)).Select(r => r.AckedOffset));
     }
 
     [Fact]

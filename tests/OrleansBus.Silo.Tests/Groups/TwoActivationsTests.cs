@@ -40,7 +40,7 @@ public sealed class TwoActivationsTests(PostgresMetadataDatabase database) : ICl
         builder.Options.ServiceId = _serviceId; // the same service: grain state rows are keyed by it
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.AddAdoNetGrainStorage(OrleansBus.Silo.Hosting.OrleansSetup.GrainStorageName, o =>
+            silo.AddAdoNetGrainStorage(OrleansBus.Silo.Hosting.OrleansSetup.GroupStorageName, o =>
             {
                 o.Invariant = "Npgsql";
                 o.ConnectionString = connectionString;
