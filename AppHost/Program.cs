@@ -78,9 +78,7 @@ try
             $"--Bus:AdvertiseUrl={url}",
             $"--Bus:ReplicationFactor={options.ReplicationFactor}",
             "--Bus:Archive:Kind=blob",
-            $"--Bus:Archive:Blob:ServiceUri={azurite.Endpoint}",
-            $"--Bus:Archive:Blob:AccountName={AzuriteLauncher.AccountName}",
-            $"--Bus:Archive:Blob:AccountKey={AzuriteLauncher.AccountKey}",
+            $"--Bus:Archive:Blob:ConnectionString=DefaultEndpointsProtocol=http;AccountName={AzuriteLauncher.AccountName};AccountKey={AzuriteLauncher.AccountKey};BlobEndpoint={azurite.Endpoint};",
             "--Bus:Archive:Blob:Container=chunks",
             QuietRequestLogs,
         ], Path.Combine(logs, $"{siloId}.log"), stopTimeout, dotnetEnvironment, workingDirectory: Path.GetDirectoryName(repo.SiloDll)));

@@ -58,7 +58,7 @@ public static class ChunkArchiveFactory
             throw new ArgumentException(string.Join(" ", errors), nameof(options));
         var logger = loggers?.CreateLogger("OrleansBus.Silo.Archive");
         return options.Kind == ArchiveOptions.BlobKind
-            ? new BlobArchive(options.Blob, logger, time)
+            ? new BlobArchive(options.Blob, logger)
             : new LocalDirectoryArchive(options.LocalPath ?? Path.Combine(dataDir, "archive"), logger, time);
     }
 }

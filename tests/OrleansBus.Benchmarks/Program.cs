@@ -26,6 +26,8 @@ internal static class Program
             };
             return await Compare.CompareCommand.RunAsync(args[1..], stop.Token);
         }
+        if (args.Length > 0 && args[0] == "archive")
+            return await ArchiveCommand.RunAsync(args[1..]);
         if (args.Length > 0 && args[0] == "mixed")
             return await MixedDurabilityCommand.RunAsync(args[1..], CancellationToken.None);
         var options = BenchOptions.Parse(args, out var error);

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using Azure.Identity;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OrleansBus.Silo.Storage;
@@ -9,12 +8,12 @@ namespace OrleansBus.Silo.Archive.Blob;
 
 /// <summary>
 /// The cluster archive: chunks as block blobs <c>&lt;category&gt;/&lt;chunk&gt;</c> in one container of Azure
-/// Blob Storage or Azurite, through <see cref="BlobRestClient"/>.
+/// Blob Storage or Azurite, through Azure.Storage.Blobs (<see cref="BlobStore"/>).
 /// <para>Upload: a HEAD first (a retry after a lost reply then costs no transfer); one pass over the source
 /// for length, SHA-256 and MD5 (refused before sending anything if it is not what the caller expects); then
-/// Put Blob (or, above <see cref="BlobArchiveOptions.SinglePutMaxBytes"/>, Put Block per block + Put Block
-/// List) with <c>If-None-Match: *</c> and <c>Content-MD5</c>, so the service refuses a body corrupted on
-/// the way and never overwrites. "Already exists" is resolved by comparing the stored length and digests
+/// Put Block (one block, or, above <see cref="BlobArchiveOptions.SinglePutMaxBytes"/>, one per
+/// <see cref="BlobArchiveOptions.BlockBytes"/>) with <c>Content-MD5</c>, so the service refuses a body corrupted on
+/// the way, and Put Block List with <c>If-None-Match: *</c>, so it never overwrites. "Already exists" is resolved by comparing the stored length and digests
 /// (the MD5 the service computed, our SHA-256 metadata, or a full read-back when neither is there).
 /// Success is returned after a HEAD shows the expected length, MD5 and SHA-256.</para>
 /// <para>The container is created on the first upload (and again if it disappears). Thread-safe.</para>
@@ -22,24 +21,18 @@ namespace OrleansBus.Silo.Archive.Blob;
 public sealed class BlobArchive : IChunkArchive, IDisposable
 {
     private readonly BlobArchiveOptions _options;
-    private readonly BlobRestClient _client;
+    private readonly BlobStore _client;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _containerGate = new(1, 1);
     private volatile bool _containerReady;
 
-    public BlobArchive(BlobArchiveOptions options, ILogger? logger = null, TimeProvider? time = null)
-        : this(options, logger, time, handler: null)
-    {
-    }
-
-    internal BlobArchive(BlobArchiveOptions options, ILogger? logger, TimeProvider? time, HttpMessageHandler? handler)
+    public BlobArchive(BlobArchiveOptions options, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.ThrowIfInvalid();
-        time ??= TimeProvider.System;
         _options = options;
         _logger = logger ?? NullLogger.Instance;
-        _client = new BlobRestClient(options, CreateAuthorizer(options, time), time, handler);
+        _client = new BlobStore(options);
     }
 
     public string Location => "blob " + _client.Location;
@@ -150,18 +143,7 @@ public sealed class BlobArchive : IChunkArchive, IDisposable
         return chunks;
     }
 
-    public void Dispose()
-    {
-        _client.Dispose();
-        _containerGate.Dispose();
-    }
-
-    private static IBlobRequestAuthorizer CreateAuthorizer(BlobArchiveOptions options, TimeProvider time)
-    {
-        if (!string.IsNullOrEmpty(options.AccountKey))
-            return new SharedKeyAuthorizer(options.AccountName!, options.AccountKey);
-        return new BearerTokenAuthorizer(options.Credential ?? new DefaultAzureCredential(), time);
-    }
+    public void Dispose() => _containerGate.Dispose();
 
     private static async Task<SourceDigest> DigestAsync(Stream source, long start, long expectedLength, long blockBytes, CancellationToken cancellationToken)
     {
@@ -190,9 +172,8 @@ public sealed class BlobArchive : IChunkArchive, IDisposable
 
     private async Task<BlobWrite> PutSingleAsync(string name, Stream source, long start, long length, SourceDigest digest, ChunkHash hash, CancellationToken cancellationToken)
     {
-        using var body = new SourceRangeContent(source, start, length);
-        var (result, _) = await _client.PutBlobAsync(name, body, digest.Md5!, hash, cancellationToken);
-        return result;
+        await using var body = new RangeStream(source, start, length);
+        return await _client.PutBlobAsync(name, body, digest.Md5!, hash, cancellationToken);
     }
 
     /// <summary>
@@ -209,7 +190,7 @@ public sealed class BlobArchive : IChunkArchive, IDisposable
             var offset = i * _options.BlockBytes;
             var blockLength = Math.Min(_options.BlockBytes, length - offset);
             var id = Convert.ToBase64String(Encoding.ASCII.GetBytes($"{attempt}-{i:D6}"));
-            using var body = new SourceRangeContent(source, start + offset, blockLength);
+            await using var body = new RangeStream(source, start + offset, blockLength);
             if (!await _client.PutBlockAsync(name, id, body, digest.BlockMd5s[i], cancellationToken))
                 return BlobWrite.ContainerMissing;
             ids.Add(id);

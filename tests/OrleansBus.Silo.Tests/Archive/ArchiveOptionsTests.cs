@@ -46,8 +46,27 @@ public sealed class ArchiveOptionsTests
         var neither = Azurite();
         neither.AccountKey = null;
 
-        Assert.Contains(both.Validate(), e => e.Contains("exactly one of AccountKey", StringComparison.Ordinal));
-        Assert.Contains(neither.Validate(), e => e.Contains("exactly one of AccountKey", StringComparison.Ordinal));
+        Assert.Contains(both.Validate(), e => e.Contains("exactly one of ConnectionString, AccountKey", StringComparison.Ordinal));
+        Assert.Contains(neither.Validate(), e => e.Contains("exactly one of ConnectionString, AccountKey", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_connection_string_stands_alone_and_must_parse()
+    {
+        var options = new BlobArchiveOptions
+        {
+            ConnectionString = $"DefaultEndpointsProtocol=http;AccountName={AzuriteServer.AccountName};AccountKey={AzuriteServer.AccountKey};BlobEndpoint=http://127.0.0.1:10000/{AzuriteServer.AccountName};",
+        };
+        Assert.Empty(options.Validate());
+
+        options.ServiceUri = new Uri("http://127.0.0.1:10000/devstoreaccount1");
+        Assert.Contains(options.Validate(), e => e.Contains("ConnectionString or ServiceUri, not both", StringComparison.Ordinal));
+        options.ServiceUri = null;
+        options.AccountKey = AzuriteServer.AccountKey;
+        Assert.Contains(options.Validate(), e => e.Contains("exactly one of ConnectionString, AccountKey", StringComparison.Ordinal));
+        options.AccountKey = null;
+        options.ConnectionString = "this is not one";
+        Assert.Contains(options.Validate(), e => e.StartsWith("Bus:Archive:Blob:ConnectionString is not a storage connection string", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -78,7 +97,7 @@ public sealed class ArchiveOptionsTests
 
         foreach (var key in new[] { "X:ServiceUri", "X:AccountName", "X:AccountKey", "X:RequestTimeout", "X:SinglePutMaxBytes" })
             Assert.Contains(errors, e => e.StartsWith(key, StringComparison.Ordinal));
-        Assert.Contains(new BlobArchiveOptions { AccountKey = AzuriteServer.AccountKey, AccountName = "acct" }.Validate(), e => e.StartsWith("Bus:Archive:Blob:ServiceUri is required", StringComparison.Ordinal));
+        Assert.Contains(new BlobArchiveOptions { AccountKey = AzuriteServer.AccountKey, AccountName = "acct" }.Validate(), e => e.StartsWith("Bus:Archive:Blob:ServiceUri (or ConnectionString) is required", StringComparison.Ordinal));
         Assert.Throws<ArgumentException>(() => new BlobArchive(options));
     }
 

@@ -20,6 +20,10 @@ public sealed class AzuriteContainer : IAsyncLifetime
 
     public async Task DisposeAsync() => await Server.DisposeAsync();
 
+    /// <summary>Azurite's connection string, as the AppHost hands it to the silos.</summary>
+    public string ConnectionString =>
+        $"DefaultEndpointsProtocol=http;AccountName={AzuriteServer.AccountName};AccountKey={AzuriteServer.AccountKey};BlobEndpoint={Server.BlobEndpoint};";
+
     public BlobArchiveOptions Options(string? container = null, string? key = null) => new()
     {
         ServiceUri = new Uri(Server.BlobEndpoint),
@@ -32,7 +36,7 @@ public sealed class AzuriteContainer : IAsyncLifetime
 }
 
 /// <summary>
-/// The conformance suite on Azurite through our REST client, plus what only the blob tier has: the
+/// The conformance suite on Azurite through Azure.Storage.Blobs, plus what only the blob tier has: the
 /// service's Content-MD5 check, digests of blobs we did not write, an unreachable or silent service.
 /// </summary>
 public class BlobArchiveTests(AzuriteContainer azurite) : ChunkArchiveConformance, IClassFixture<AzuriteContainer>
@@ -47,8 +51,8 @@ public class BlobArchiveTests(AzuriteContainer azurite) : ChunkArchiveConformanc
     private static byte[] Md5(byte[] data) => MD5.HashData(data);
 #pragma warning restore CA5351
 
-    private BlobRestClient RawClient() =>
-        new(Azurite.Options(), new SharedKeyAuthorizer(AzuriteServer.AccountName, AzuriteServer.AccountKey), TimeProvider.System);
+    /// <summary>The SDK calls the archive makes, without the archive's checks: to put blobs there the way other tools might.</summary>
+    private BlobStore RawClient() => new(Azurite.Options());
 
     [Fact]
     public async Task Calls_fail_as_unavailable_while_Azurite_is_stopped_and_work_again_after_it_starts()
@@ -97,12 +101,12 @@ public class BlobArchiveTests(AzuriteContainer azurite) : ChunkArchiveConformanc
     public async Task A_put_whose_content_md5_does_not_match_the_body_is_rejected_and_leaves_no_blob()
     {
         await UploadAsync(Chunk(9), Content(1, seed: 33)); // creates the container
-        using var client = RawClient();
+        var client = RawClient();
         var body = Encoding.ASCII.GetBytes("hello\n");
         var wrongMd5 = Md5(Encoding.ASCII.GetBytes("hellO\n"));
         var name = $"{Category}/{Chunk(0)}";
 
-        using var content = new ByteArrayContent(body);
+        await using var content = new MemoryStream(body);
         await Assert.ThrowsAsync<ArchiveIntegrityException>(() => client.PutBlobAsync(name, content, wrongMd5, null, CancellationToken.None));
 
         Assert.Null(await client.GetPropertiesAsync(name, CancellationToken.None));
@@ -113,8 +117,8 @@ public class BlobArchiveTests(AzuriteContainer azurite) : ChunkArchiveConformanc
     {
         var content = Content(5000, seed: 34);
         await UploadAsync(Chunk(9), Content(1, seed: 35)); // creates the container
-        using var client = RawClient();
-        using (var body = new ByteArrayContent(content))
+        var client = RawClient();
+        await using (var body = new MemoryStream(content))
             await client.PutBlobAsync($"{Category}/{Chunk(0)}", body, Md5(content), null, CancellationToken.None);
 
         Assert.Equal(ArchiveUploadOutcome.AlreadyArchived, await UploadAsync(Chunk(0), content));
@@ -128,10 +132,10 @@ public class BlobArchiveTests(AzuriteContainer azurite) : ChunkArchiveConformanc
     {
         var content = Content(5000, seed: 36);
         await UploadAsync(Chunk(9), Content(1, seed: 37)); // creates the container
-        using var client = RawClient();
+        var client = RawClient();
         var name = $"{Category}/{Chunk(0)}";
         var id = Convert.ToBase64String("block-0"u8);
-        using (var block = new ByteArrayContent(content))
+        await using (var block = new MemoryStream(content))
             Assert.True(await client.PutBlockAsync(name, id, block, Md5(content), CancellationToken.None));
         Assert.Equal(BlobWrite.Created, await client.PutBlockListAsync(name, [id], null, null, CancellationToken.None));
 
@@ -169,12 +173,39 @@ public class BlobArchiveTests(AzuriteContainer azurite) : ChunkArchiveConformanc
     }
 
     [Fact]
+    public async Task An_archived_chunk_is_a_plain_block_blob_that_the_sdk_reads_with_the_same_bytes_md5_and_hash()
+    {
+        var content = Content(200_000, seed: 38);
+        await UploadAsync(Chunk(0), content);
+
+        // Straight from the service with the SDK, nothing of ours in between: what Azure tools see.
+        var blob = new Azure.Storage.Blobs.BlobContainerClient(Azurite.ConnectionString, Azurite.Container).GetBlobClient($"{Category}/{Chunk(0)}");
+        var properties = (await blob.GetPropertiesAsync()).Value;
+        var bytes = (await blob.DownloadContentAsync()).Value.Content.ToArray();
+        Assert.Equal(content, bytes);
+        Assert.Equal(Azure.Storage.Blobs.Models.BlobType.Block, properties.BlobType);
+        Assert.Equal(Md5(content), properties.ContentHash);
+        Assert.Equal(ChunkHash.Compute(content).ToString(), properties.Metadata["sha256"]);
+    }
+
+    [Fact]
     public async Task The_callers_cancellation_stays_a_cancellation()
     {
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Archive.ExistsAsync(Category, Chunk(0), cancelled.Token));
+    }
+}
+
+/// <summary>The same suite with the archive reaching Azurite through a connection string (what the AppHost passes).</summary>
+public sealed class BlobArchiveConnectionStringTests(AzuriteContainer azurite) : BlobArchiveTests(azurite)
+{
+    protected override BlobArchiveOptions Options()
+    {
+        var options = Azurite.Options();
+        (options.ConnectionString, options.ServiceUri, options.AccountName, options.AccountKey) = (Azurite.ConnectionString, null, null, null);
+        return options;
     }
 }
 
