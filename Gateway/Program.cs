@@ -1,3 +1,4 @@
+using OrleansBus.ServiceDefaults;
 using OrleansBus.Gateway.Api;
 using OrleansBus.Gateway.Hosting;
 
@@ -7,8 +8,10 @@ using OrleansBus.Gateway.Hosting;
 // every chunk write it would otherwise be woken for.
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddBusGateway();
+builder.AddServiceDefaults();
 var app = builder.Build();
 app.MapGateway();
+app.MapDefaultEndpoints();
 try
 {
     app.Run();

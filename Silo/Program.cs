@@ -1,3 +1,4 @@
+using OrleansBus.ServiceDefaults;
 using OrleansBus.Silo.Api;
 using OrleansBus.Silo.Hosting;
 
@@ -7,10 +8,12 @@ using OrleansBus.Silo.Hosting;
 // every chunk write it would otherwise be woken for.
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddBusSilo();
+builder.AddServiceDefaults();
 var app = builder.Build();
 app.UseMiddleware<GrainFailureTranslation>();
 app.UseMiddleware<RawCategoryNameCheck>();
 app.MapBusApi();
+app.MapDefaultEndpoints();
 app.MapFallback(FallbackEndpoint.Handle);
 try
 {

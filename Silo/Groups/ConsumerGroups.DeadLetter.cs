@@ -66,6 +66,7 @@ public sealed partial class ConsumerGroups
         if (!await Groups.SkipAsync(group, log.Name, chunk.Name, claim, row.AckedOffset, next, cancellationToken))
             return null;
         Log.DeadLettered(logger, group, log.Name, chunk.Name, row.AckedOffset, row.DeliveryCount);
+        Telemetry.BusTelemetry.DeadLetters.Add(1, new System.Diagnostics.TagList { { "category", log.Name }, { "group", group } });
         return row with { AckedOffset = next, AckedMessages = row.AckedMessages + 1, DeliveryOffset = next, DeliveryCount = 0 };
     }
 }

@@ -198,6 +198,10 @@ public sealed partial class ConsumerGroups(LogStore store, IGroupStore groups, C
             return null;
         }
         Log.Leased(logger, request.Group, log.Name, chunk.Name, row.AckedOffset, slice.NextOffset, request.Consumer, count.Value);
+        var tags = new System.Diagnostics.TagList { { "category", log.Name }, { "group", request.Group } };
+        Telemetry.BusTelemetry.Deliveries.Add(1, tags);
+        if (count.Value > 1)
+            Telemetry.BusTelemetry.Redeliveries.Add(1, tags);
         return new Delivery(DeliveryToken.Create(chunk.Name, lease), chunk.Name, row.AckedOffset,
             DateTimeOffset.FromUnixTimeMilliseconds(expires.ToUnixTimeMilliseconds()), count.Value, messages, slice);
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using OrleansBus.Contracts;
 using OrleansBus.Contracts.Grains;
@@ -17,6 +18,23 @@ namespace OrleansBus.Silo.Storage;
 public sealed class ChunkAppender(LogStore store, Replicator replicator, Cluster.SiloFence fence, IOptions<BusOptions> options)
 {
     public async Task<AppendOutcome> AppendAsync(string category, LocalBatch batch, AppendOptions append)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var outcome = await AppendCoreAsync(category, batch, append).ConfigureAwait(false);
+        if (outcome.Status == AppendStatus.Ok)
+        {
+            var tags = new TagList { { "category", category }, { "durability", DurabilityTag(outcome.Durability) } };
+            Telemetry.BusTelemetry.ProducedMessages.Add(outcome.Messages, tags);
+            Telemetry.BusTelemetry.ProducedBytes.Add(outcome.Length, tags);
+            Telemetry.BusTelemetry.ProduceDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, tags);
+        }
+        return outcome;
+    }
+
+    // "replicas:2" and "replicas:3" are one durability for a dashboard.
+    private static string DurabilityTag(string met) => met.StartsWith("replicas:", StringComparison.Ordinal) ? "replicas" : met;
+
+    private async Task<AppendOutcome> AppendCoreAsync(string category, LocalBatch batch, AppendOptions append)
     {
         if (!store.IsReady)
             return Refused(AppendStatus.NotReady, null);

@@ -66,6 +66,13 @@ internal sealed class GroupSyncer : IAsyncDisposable
             while (last + 1 < _batch.Count && _batch[last + 1].Data == _batch[first].Data)
                 last++;
             var error = TrySync(_batch[last]);
+            if (error is null)
+            {
+                var batches = 0;
+                for (var i = first; i <= last; i++)
+                    batches += _batch[i].Appends.Length;
+                Telemetry.BusTelemetry.BatchesPerFsync.Record(batches);
+            }
             for (var i = first; i <= last; i++)
             {
                 foreach (var append in _batch[i].Appends)
@@ -85,8 +92,10 @@ internal sealed class GroupSyncer : IAsyncDisposable
     {
         try
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             NativeFile.DataSync(work.Data);
             NativeFile.DataSync(work.Index);
+            Telemetry.BusTelemetry.FsyncDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             Interlocked.Increment(ref _syncs);
             return null;
         }

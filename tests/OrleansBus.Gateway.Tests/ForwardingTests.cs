@@ -30,6 +30,21 @@ public sealed class ForwardingTests(ThreeSiloClusterFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task The_gateway_serves_its_own_metrics_and_does_not_forward_that_path()
+    {
+        await Cluster.ProduceAsync("metered", "m\n");
+
+        using var response = await Cluster.Http.GetAsync(Cluster.Url("/metrics"));
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(response.Headers.Contains(OrleansBus.Gateway.Api.ForwardingEndpoint.SiloHeader), "/metrics was forwarded to a silo.");
+        // The produce it forwarded, as ASP.NET Core's request duration and HttpClient's outgoing request duration.
+        Assert.Contains("http_server_request_duration_seconds_count{", text, StringComparison.Ordinal);
+        Assert.Contains("http_client_request_duration_seconds_count{", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Twenty_produces_with_one_key_land_on_one_silo_and_different_keys_spread()
     {
         var sameKey = new List<Produced>();
