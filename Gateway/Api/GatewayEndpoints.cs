@@ -6,7 +6,8 @@ namespace OrleansBus.Gateway.Api;
 public static class GatewayEndpoints
 {
     // The chukcha-compatible API lives at the root, not under /v1/.
-    private static readonly string[] ChukchaPaths = ["/write", "/read", "/ack", "/listChunks", "/listCategories"];
+    // The chukcha-compatible API at the root, and the silos' description of API v1 (the gateway serves that API).
+    private static readonly string[] ChukchaPaths = ["/write", "/read", "/ack", "/listChunks", "/listCategories", "/openapi/v1.json"];
 
     /// <summary>Maps every gateway route.</summary>
     public static void MapGateway(this IEndpointRouteBuilder app)

@@ -43,6 +43,7 @@ public static class SiloSetup
                     || Uri.TryCreate(o.AdvertiseUrl, UriKind.Absolute, out var u) && u.Scheme is "http" or "https",
                 "Bus:AdvertiseUrl must be an absolute http(s) URL, or auto.")
             .ValidateOnStart();
+        builder.Services.AddOpenApi(); // the v1 document, /openapi/v1.json
         builder.Services.AddSingleton(TimeProvider.System);
         // The database itself: the category grains and CatalogStore use it; everything else sees CatalogStore, which
         // sends chunk rows through the category grains.

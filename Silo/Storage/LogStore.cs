@@ -32,6 +32,7 @@ public sealed partial class LogStore : IAsyncDisposable
         _logger = logger;
         DataDir = Path.GetFullPath(_options.DataDir);
         CategoriesDir = Path.Combine(DataDir, "categories");
+        Telemetry.StoreGauges.Track(this);
     }
 
     public string DataDir { get; }
@@ -197,6 +198,7 @@ public sealed partial class LogStore : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Telemetry.StoreGauges.Untrack(this);
         await CloseWritersAsync();
         await _metadata.DisposeAsync();
         _lock?.Dispose();

@@ -30,7 +30,7 @@ public sealed class ForwardingTests(ThreeSiloClusterFixture fixture) : IClassFix
     }
 
     [Fact]
-    public async Task The_gateway_serves_its_own_metrics_and_does_not_forward_that_path()
+    public async Task The_gateway_serves_its_own_metrics_and_forwards_the_openapi_document()
     {
         await Cluster.ProduceAsync("metered", "m\n");
 
@@ -42,6 +42,12 @@ public sealed class ForwardingTests(ThreeSiloClusterFixture fixture) : IClassFix
         // The produce it forwarded, as ASP.NET Core's request duration and HttpClient's outgoing request duration.
         Assert.Contains("http_server_request_duration_seconds_count{", text, StringComparison.Ordinal);
         Assert.Contains("http_client_request_duration_seconds_count{", text, StringComparison.Ordinal);
+
+        // The description of API v1 comes from a silo, like the API itself.
+        using var openApi = await Cluster.Http.GetAsync(Cluster.Url("/openapi/v1.json"));
+        Assert.Equal(HttpStatusCode.OK, openApi.StatusCode);
+        Assert.True(openApi.Headers.Contains(OrleansBus.Gateway.Api.ForwardingEndpoint.SiloHeader));
+        Assert.Contains("\"/v1/categories/{category}/messages\"", await openApi.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -42,6 +42,8 @@ public sealed partial class MetricsTests(SiloApiFactory factory) : IClassFixture
         Assert.Null(Find(text, "orleansbus_group_redeliveries_total", ("category", c)));
         Assert.True(Value(text, "orleansbus_fsync_duration_milliseconds_count") >= 1, "No fdatasync was recorded after an fsync produce.");
         Assert.True(Value(text, "orleansbus_fsync_batches_sum") >= 1, "No batch was counted as made durable by an fdatasync.");
+        Assert.Equal(1, Value(text, "orleansbus_chunks", ("category", c), ("state", "active"), ("held", "own")));
+        Assert.NotNull(Find(text, "orleansbus_archive_backlog"));
     }
 
     /// <summary>The sum over every series of <paramref name="metric"/> whose labels include <paramref name="labels"/>; fails when there is none.</summary>
