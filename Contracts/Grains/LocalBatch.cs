@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 
 namespace OrleansBus.Contracts.Grains;
 
@@ -17,14 +18,25 @@ public sealed class LocalBatch
     [NonSerialized]
     private readonly bool _isLocal;
 
-    /// <summary>A batch of <paramref name="messages"/> whole messages whose CRC-32C is <paramref name="crc"/>.</summary>
-    public LocalBatch(ReadOnlySequence<byte> body, int messages, uint crc)
+    [NonSerialized]
+    private readonly ActivityContext _trace;
+
+    /// <summary>
+    /// A batch of <paramref name="messages"/> whole messages whose CRC-32C is <paramref name="crc"/>; <paramref name="trace"/>
+    /// is the span of the request that brought it (a grain call does not carry <see cref="Activity.Current"/>), so the
+    /// writer's span joins the request's trace.
+    /// </summary>
+    public LocalBatch(ReadOnlySequence<byte> body, int messages, uint crc, ActivityContext trace = default)
     {
         _body = body;
         _isLocal = true;
+        _trace = trace;
         Messages = messages;
         Crc = crc;
     }
+
+    /// <summary>The span of the request that brought the batch (default when none was recorded).</summary>
+    public ActivityContext Trace => _trace;
 
     /// <summary>Whole messages, each ending in '\n'.</summary>
     public ReadOnlySequence<byte> Body => _body;

@@ -60,7 +60,7 @@ public static class ProduceEndpoint
         // The silo's own chunk grain for the category, in-silo: the body stays in Kestrel's buffers (LocalBatch is immutable,
         // so the call passes it by reference) until the writer has written it; the batch is consumed when this returns.
         var writer = grains.GetGrain<IChunkWriterGrain>(GrainKeys.ChunkWriter(category, store.SiloId));
-        var outcome = await writer.AppendAsync(new LocalBatch(batch.Body, batch.Messages, batch.Crc), new AppendOptions(requested switch
+        var outcome = await writer.AppendAsync(new LocalBatch(batch.Body, batch.Messages, batch.Crc, System.Diagnostics.Activity.Current?.Context ?? default), new AppendOptions(requested switch
         {
             Durability.Fsync => true,
             Durability.PageCache => false,

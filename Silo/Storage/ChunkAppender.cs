@@ -20,7 +20,13 @@ public sealed class ChunkAppender(LogStore store, Replicator replicator, Cluster
     public async Task<AppendOutcome> AppendAsync(string category, LocalBatch batch, AppendOptions append)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        // A span of its own under the request's (null, and free, when nobody listens): the writer part of a produce trace.
+        using var activity = Telemetry.BusTelemetry.Activities.StartActivity("orleansbus.append", ActivityKind.Internal, batch.Trace);
+        activity?.SetTag("orleansbus.category", category);
+        activity?.SetTag("orleansbus.messages", batch.Messages);
         var outcome = await AppendCoreAsync(category, batch, append).ConfigureAwait(false);
+        activity?.SetTag("orleansbus.status", outcome.Status.ToString());
+        activity?.SetTag("orleansbus.chunk", outcome.Chunk);
         if (outcome.Status == AppendStatus.Ok)
         {
             var tags = new TagList { { "category", category }, { "durability", DurabilityTag(outcome.Durability) } };
