@@ -12,6 +12,13 @@ public static class GrainKeys
     /// <summary>A consumer group of a category: <c>{category}/{group}</c> (group names never contain '/' either).</summary>
     public static string ConsumerGroup(string category, string group) => string.Concat(category, "/", group);
 
+    /// <summary>The category and group of a <see cref="ConsumerGroup"/> key.</summary>
+    public static (string Category, string Group) SplitConsumerGroup(string key)
+    {
+        var slash = key.LastIndexOf('/');
+        return (key[..slash], key[(slash + 1)..]);
+    }
+
     /// <summary>The info grain of a silo: <c>silo/{silo}</c>, pinned to that silo.</summary>
     public static string SiloInfo(string silo) => string.Concat("silo/", silo);
 

@@ -10,7 +10,7 @@ namespace OrleansBus.Gateway.Routing;
 /// its set and the directory share no silo (one of them a moment behind the other), every live silo is a candidate:
 /// routing never stops because the control plane is slow. In static mode there is no grain and every live silo writes.
 /// </summary>
-internal sealed class WriterSets(ClusterConnection cluster, ILogger<WriterSets> logger)
+internal sealed class WriterSets(ClusterConnection cluster, TimeProvider time, ILogger<WriterSets> logger)
 {
     internal static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan FirstAskTimeout = TimeSpan.FromSeconds(1);
@@ -26,7 +26,7 @@ internal sealed class WriterSets(ClusterConnection cluster, ILogger<WriterSets> 
         {
             if (_entries.Count >= MaxCategories)
                 _entries.Clear(); // a bound, not a policy: the sets are cheap to ask again
-            entry = _entries.GetOrAdd(category, _ => new Entry());
+            entry = _entries.GetOrAdd(category, _ => new Entry(time));
         }
         if (!entry.Asked)
         {
@@ -58,7 +58,7 @@ internal sealed class WriterSets(ClusterConnection cluster, ILogger<WriterSets> 
         return narrowed.Count == 0 ? live : narrowed;
     }
 
-    private sealed class Entry
+    private sealed class Entry(TimeProvider time)
     {
         private readonly Lock _lock = new();
         private Task? _refresh;
@@ -70,7 +70,7 @@ internal sealed class WriterSets(ClusterConnection cluster, ILogger<WriterSets> 
         /// <summary>An ask has ended (answered or failed): later produces no longer wait for the grain.</summary>
         public bool Asked { get; private set; }
 
-        public bool IsStale => TimeProvider.System.GetElapsedTime(Volatile.Read(ref _askedAt)) > MaxAge;
+        public bool IsStale => time.GetElapsedTime(Volatile.Read(ref _askedAt)) > MaxAge;
 
         // One refresh per category at a time; callers that arrive meanwhile share it.
         public Task RefreshAsync(IClusterClient client, string category, ILogger logger)
@@ -79,7 +79,7 @@ internal sealed class WriterSets(ClusterConnection cluster, ILogger<WriterSets> 
             {
                 if (_refresh is { IsCompleted: false } running)
                     return running;
-                Volatile.Write(ref _askedAt, TimeProvider.System.GetTimestamp());
+                Volatile.Write(ref _askedAt, time.GetTimestamp());
                 return _refresh = AskAsync(client, category, logger);
             }
         }

@@ -108,13 +108,9 @@ public sealed class CategoryGrain(
 
     public Task<string[]> GetWritersAsync()
     {
-        var writers = new SortedSet<string>(StringComparer.Ordinal) { membership.SiloId };
-        foreach (var member in membership.Members)
-        {
-            if (member.IsLive)
-                writers.Add(member.SiloId);
-        }
-        return Task.FromResult(writers.ToArray());
+        var writers = membership.LivePeers().Select(p => p.SiloId).Append(membership.SiloId).Distinct().ToArray();
+        Array.Sort(writers, StringComparer.Ordinal);
+        return Task.FromResult(writers);
     }
 
     public Task SubscribeAsync(ICatalogObserver observer)

@@ -47,7 +47,7 @@ public sealed partial class ConsumerGroupGrain(
     {
         if (state.RecordExists)
             return;
-        var (category, group) = Split(this.GetPrimaryKeyString());
+        var (category, group) = GrainKeys.SplitConsumerGroup(this.GetPrimaryKeyString());
         if (await legacy.ReadAsync(category, group, cancellationToken) is { } imported)
         {
             state.State = imported; // stored by the version that kept groups in tables: carried over once
@@ -295,12 +295,6 @@ public sealed partial class ConsumerGroupGrain(
     {
         if (_fenced)
             throw new InvalidOperationException($"This activation of group {this.GetPrimaryKeyString()} was superseded; retry.");
-    }
-
-    private static (string Category, string Group) Split(string key)
-    {
-        var slash = key.LastIndexOf('/');
-        return (key[..slash], key[(slash + 1)..]);
     }
 
     private sealed record Lease(string Token, string Consumer, long End, long Messages, long ExpiresAtMs);
