@@ -2,7 +2,7 @@
 # The cluster benchmark: starts a local cluster with the AppHost (PostgreSQL, Azurite, 3 silos with replication
 # factor 2, the gateway) on free loopback ports in a temporary folder, runs the load generator through the gateway
 # (produce with page-cache durability and min_sync_replicas=1, raw read, consume with 1 and 4 consumers) RUNS times,
-# prints each summary line, then stops the cluster (SIGTERM to the AppHost it started) and removes the folder.
+# prints each summary line, runs the Orleans client sample (produce and consume through grains) beside it, then stops the cluster (SIGTERM to the AppHost it started) and removes the folder.
 #
 # Usage: bash tests/bench-cluster.sh [RUNS (default 3)] [MIB (default 512)]
 set -euo pipefail
@@ -26,9 +26,10 @@ dotnet build OrleansBus.sln -c Release -nologo -v q >/dev/null
 WORK="$(mktemp -d)"
 chmod 755 "$WORK" # the postgres OS user must be able to enter it
 GATEWAY=$(freeport)
+PGPORT=$(freeport)
 : >"$WORK/apphost.log"
 dotnet AppHost/bin/Release/net10.0/OrleansBus.AppHost.dll --silos 3 --replication-factor 2 \
-  --gateway-port "$GATEWAY" --silo-port "$(silo_base)" --postgres-port "$(freeport)" --azurite-port "$(freeport)" \
+  --gateway-port "$GATEWAY" --silo-port "$(silo_base)" --postgres-port "$PGPORT" --azurite-port "$(freeport)" \
   --data "$WORK/cluster" >"$WORK/apphost.log" 2>&1 &
 APPHOST=$!
 cleanup() {
@@ -50,4 +51,9 @@ for run in $(seq 1 "$RUNS"); do
   echo "run $run of $RUNS"
   dotnet tests/OrleansBus.Benchmarks/bin/Release/net10.0/OrleansBus.Benchmarks.dll --url "http://127.0.0.1:$GATEWAY" \
     --mode all --mib "$MIB" --min-sync-replicas 1 --consumers 1,4 --warmup-mib 64 | grep -E '^(produce|read|consume|ratio|summary)'
+  # The Orleans client (a separate process with only Contracts and the Orleans client): one batching producer
+  # (1 MiB batches of ~1 KiB messages, the category's default durability), then one consumer of a group.
+  dotnet samples/OrleansClientSample/bin/Release/net10.0/OrleansClientSample.dll \
+    --postgres "Host=127.0.0.1;Port=$PGPORT;Username=postgres;Database=orleansbus" --category "orleans-client-$run" --group bench \
+    --produce $((MIB * 1024)) --consume $((MIB * 1024)) --message-bytes 1024 | sed 's/^/orleans-client: /'
 done

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
-using System.Runtime.CompilerServices;
 using System.Text;
 using OrleansBus.Contracts;
 
@@ -56,66 +55,14 @@ public sealed partial class BusClient
     /// <param name="group">Consumer group name.</param>
     /// <param name="options">Poll settings; null uses <see cref="BusClientOptions.Consumer"/>.</param>
     /// <param name="cancellationToken">Ends the loop (with an <see cref="OperationCanceledException"/>).</param>
-    public async IAsyncEnumerable<BusDelivery> ConsumeAsync(string category, string group, ConsumeOptions? options = null,
-        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<BusDelivery> ConsumeAsync(string category, string group, ConsumeOptions? options = null,
+        CancellationToken cancellationToken = default)
     {
         options ??= Options.Consumer;
-        BusDelivery? previous = null;
-        try
-        {
-            while (true)
-            {
-                if (previous is { IsSettled: false } && options.AutoAck)
-                {
-                    // Asking for the next delivery means this one was handled: acknowledge even when cancelled.
-                    try
-                    {
-                        await previous.AckAsync(CancellationToken.None);
-                    }
-                    catch (BusLeaseLostException)
-                    {
-                        // Too slow for the lease: the range was (or will be) redelivered; nothing to undo here.
-                    }
-                }
-                previous = null;
-                cancellationToken.ThrowIfCancellationRequested();
-                BusDelivery? delivery;
-                try
-                {
-                    delivery = await PollAsync(category, group, options, cancellationToken);
-                }
-                catch (BusNotFoundException e) when (e.Code == BusErrorCodes.CategoryNotFound)
-                {
-                    await Task.Delay(options.WaitTime > TimeSpan.Zero ? options.WaitTime : TimeSpan.FromSeconds(1), cancellationToken);
-                    continue;
-                }
-                if (delivery is null)
-                    continue;
-                previous = delivery;
-                yield return delivery;
-            }
-        }
-        finally
-        {
-            if (options.AutoAck && previous is { IsSettled: false })
-                await ReleaseQuietlyAsync(previous);
-        }
+        return DeliveryLoop.RunAsync((o, token) => PollAsync(category, group, o, token), options, cancellationToken);
     }
 
-    /// <summary>Best effort: gives an unhandled delivery back at once so another consumer need not wait for the lease.</summary>
-    private static async Task ReleaseQuietlyAsync(BusDelivery delivery)
-    {
-        try
-        {
-            await delivery.NackAsync(TimeSpan.Zero, "consumer left the loop before asking for the next delivery", CancellationToken.None);
-        }
-        catch (BusException)
-        {
-            // The lease expires on its own; redelivery just takes longer.
-        }
-    }
-
-    internal Task SettleAsync(BusDelivery delivery, int endpoint, string verb, long? offset, TimeSpan delay, string? reason, CancellationToken cancellationToken)
+    Task IDeliverySettler.SettleAsync(BusDelivery delivery, int endpoint, string verb, long? offset, TimeSpan delay, string? reason, CancellationToken cancellationToken)
     {
         var path = "v1/categories/" + delivery.Category + "/groups/" + delivery.Group + "/" + verb;
         return ExecuteAsync(

@@ -54,14 +54,6 @@ public sealed partial class BusClient
     public BusProducer CreateProducer(string category, BusProducerOptions? options = null)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposing) != 0, this);
-        Segment(category, "category");
-        var settings = (options ?? Options.Producer).Clone();
-        var errors = new List<string>();
-        settings.Validate("", errors);
-        if (errors.Count > 0)
-            throw new ArgumentException("Invalid producer options: " + string.Join(" ", errors), nameof(options));
-        var producer = new BusProducer(this, category, settings, settings.Durability ?? Options.DefaultDurability);
-        _producers.TryAdd(producer, 0);
-        return producer;
+        return _producers.Create(this, category, options ?? Options.Producer, Options.DefaultDurability);
     }
 }

@@ -20,7 +20,7 @@ namespace OrleansBus.Client;
 /// sending it again to the next endpoint can then write it twice. Consumers must tolerate duplicates (as they must
 /// anyway: an expired lease redelivers).</para>
 /// </remarks>
-public sealed partial class BusClient : IAsyncDisposable, IDisposable
+public sealed partial class BusClient : IBusClient, IBatchSender, IDeliverySettler, IAsyncDisposable, IDisposable
 {
     /// <summary>Name of the <see cref="HttpClient"/> the DI registration configures (add handlers to it with <c>AddHttpClient(BusClient.HttpClientName)</c>).</summary>
     public const string HttpClientName = "OrleansBus";
@@ -28,7 +28,7 @@ public sealed partial class BusClient : IAsyncDisposable, IDisposable
     private readonly EndpointSet _endpoints;
     private readonly Func<HttpClient> _http;
     private readonly HttpClient? _ownedHttp;
-    private readonly ConcurrentDictionary<BusProducer, byte> _producers = new();
+    private readonly ProducerSet _producers = new();
     private int _disposing;
     private int _disposed;
 
@@ -100,28 +100,21 @@ public sealed partial class BusClient : IAsyncDisposable, IDisposable
     {
         if (Interlocked.Exchange(ref _disposing, 1) != 0)
             return;
-        List<Exception>? errors = null;
-        foreach (var producer in _producers.Keys)
+        try
         {
-            try
-            {
-                await producer.DisposeAsync(); // still sends: only then is the client closed
-            }
-            catch (BusException e)
-            {
-                (errors ??= []).Add(e);
-            }
+            await _producers.DisposeAllAsync();
         }
-        Volatile.Write(ref _disposed, 1);
-        _ownedHttp?.Dispose();
-        if (errors is not null)
-            throw new AggregateException("Producers failed to deliver buffered messages while the client was disposed.", errors);
+        finally
+        {
+            Volatile.Write(ref _disposed, 1);
+            _ownedHttp?.Dispose();
+        }
     }
 
     /// <summary>Synchronous <see cref="DisposeAsync"/> (for containers that dispose synchronously); blocks while producers flush.</summary>
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
-    internal void Forget(BusProducer producer) => _producers.TryRemove(producer, out _);
+    void IBatchSender.Forget(BusProducer producer) => _producers.Forget(producer);
 
     private static BusClientOptions ValidOrThrow(BusClientOptions options)
     {

@@ -46,6 +46,7 @@ public static class BusClientServiceCollectionExtensions
         services.TryAddSingleton(provider => new BusClient(
             provider.GetRequiredService<IOptions<BusClientOptions>>().Value,
             provider.GetRequiredService<IHttpClientFactory>()));
+        services.TryAddSingleton<IBusClient>(provider => provider.GetRequiredService<BusClient>());
         return services;
     }
 

@@ -10,7 +10,7 @@ namespace OrleansBus.Client;
 /// </summary>
 public sealed class BusDelivery
 {
-    private readonly BusClient _client;
+    private readonly IDeliverySettler _client;
     private readonly int _endpoint;
     private readonly byte[] _body;
     private readonly int[] _ends;
@@ -18,7 +18,7 @@ public sealed class BusDelivery
     private string[]? _strings;
     private long _ackedOffset;
 
-    internal BusDelivery(BusClient client, int endpoint, string category, string group, string token, string chunk,
+    internal BusDelivery(IDeliverySettler client, int endpoint, string category, string group, string token, string chunk,
         long offset, long nextOffset, DateTimeOffset leaseExpiresAt, int deliveryCount, byte[] body)
     {
         _client = client;

@@ -170,7 +170,14 @@ public sealed class BusUnavailableException : BusException
         Endpoints = endpoints;
     }
 
-    /// <summary>The endpoints tried, in order.</summary>
+    /// <summary>The cluster could not be reached through the Orleans client (no gateway, or the call was rejected before a silo ran it).</summary>
+    public BusUnavailableException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Endpoints = [];
+    }
+
+    /// <summary>The endpoints tried, in order (empty for the Orleans client, which has no endpoints of its own).</summary>
     public IReadOnlyList<Uri> Endpoints { get; }
 
     private static string FormatMessage(IReadOnlyList<Uri> endpoints, IReadOnlyList<Exception> failures)
@@ -206,8 +213,15 @@ public sealed class BusTimeoutException : BusException
         Timeout = timeout;
     }
 
-    /// <summary>The endpoint that did not answer in time.</summary>
-    public Uri EndpointTried { get; }
+    /// <summary>A grain call of the Orleans client that got no answer within <paramref name="timeout"/> (Orleans' response timeout).</summary>
+    public BusTimeoutException(string what, TimeSpan timeout, Exception? innerException)
+        : base($"No answer from the cluster to {what} within {timeout.TotalSeconds:0.###} s.", innerException)
+    {
+        Timeout = timeout;
+    }
+
+    /// <summary>The endpoint that did not answer in time; null for the Orleans client.</summary>
+    public Uri? EndpointTried { get; }
 
     /// <summary>The time allowed.</summary>
     public TimeSpan Timeout { get; }

@@ -26,7 +26,7 @@ namespace OrleansBus.Client;
 /// </remarks>
 public sealed class BusProducer : IAsyncDisposable
 {
-    private readonly BusClient _client;
+    private readonly IBatchSender _client;
     private readonly Durability? _durability;
     private readonly int _maxBatchBytes;
     private readonly long _maxPendingBytes;
@@ -47,7 +47,7 @@ public sealed class BusProducer : IAsyncDisposable
     private long _acknowledgedBytes;
     private long _failedMessages;
 
-    internal BusProducer(BusClient client, string category, BusProducerOptions options, Durability? durability)
+    internal BusProducer(IBatchSender client, string category, BusProducerOptions options, Durability? durability)
     {
         _client = client;
         Category = category;

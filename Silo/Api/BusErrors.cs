@@ -79,6 +79,21 @@ public static class BusErrors
     public static IResult Internal(string detail) =>
         Problem(500, BusErrorCodes.Internal, "Internal error", detail);
 
+    /// <summary>
+    /// The problem an error result carries, as a <see cref="Contracts.Grains.BusFault"/> for a grain reply (the Orleans
+    /// clients' door answers with the same catalogue as HTTP).
+    /// </summary>
+    public static Contracts.Grains.BusFault ToFault(IResult result) => result is IValueHttpResult<BusProblem> { Value: { } problem }
+        ? new Contracts.Grains.BusFault(problem.Status, problem.Code, problem.Detail, Text(problem.Value), Text(problem.Limit))
+        : new Contracts.Grains.BusFault(500, BusErrorCodes.Internal, "The request failed with an unexpected answer.", null, null);
+
+    private static string? Text(object? value) => value switch
+    {
+        null => null,
+        IFormattable formattable => formattable.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+        _ => value.ToString(),
+    };
+
     /// <summary>Echoes a bad value back safely: control characters escaped, length capped.</summary>
     private static string? Printable(string? value)
     {

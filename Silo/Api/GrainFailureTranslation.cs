@@ -26,7 +26,7 @@ public sealed partial class GrainFailureTranslation(RequestDelegate next, ILogge
         }
     }
 
-    private static IResult? Translate(Exception e) => e switch
+    internal static IResult? Translate(Exception e) => e switch
     {
         PinnedSiloUnavailableException pinned => BusErrors.Problem(503, BusErrorCodes.SiloUnavailable, "Silo unavailable",
             pinned.Message, pinned.Silo),

@@ -10,11 +10,13 @@ namespace OrleansBus.Silo.Api;
 /// <summary>Consumer-group routes: poll, ack, nack, status (lag) and seek.</summary>
 public static class GroupEndpoints
 {
-    private const int DefaultMaxBytes = 1024 * 1024;
-    private const int DefaultMaxMessages = 1000;
-    private const int MaxWaitMs = 300_000;
-    private const int MinLeaseMs = 100;
-    private const int MaxLeaseMs = 3_600_000;
+    internal const int DefaultMaxBytes = 1024 * 1024;
+    internal const int DefaultMaxMessages = 1000;
+    internal const int MaxWaitMs = 300_000;
+    internal const int MinLeaseMs = 100;
+    internal const int MaxLeaseMs = 3_600_000;
+    internal const int MaxConsumerLength = 200;
+    internal const int MaxReasonLength = 1000;
 
     public static async Task PollAsync(HttpContext http, string category, string group, LogStore store, ConsumerGroups groups, IOptions<BusOptions> options)
     {
@@ -30,8 +32,8 @@ public static class GroupEndpoints
         if (error is null && start.Length > 0 && start is not ("earliest" or "latest"))
             error = BusErrors.InvalidArgument("start", start, "earliest or latest");
         var consumer = query["consumer"].ToString();
-        if (error is null && consumer.Length > 200)
-            error = BusErrors.InvalidArgument("consumer", consumer, "at most 200 characters");
+        if (error is null && consumer.Length > MaxConsumerLength)
+            error = BusErrors.InvalidArgument("consumer", consumer, $"at most {MaxConsumerLength} characters");
         if (error is not null)
         {
             await error.ExecuteAsync(http);
@@ -86,13 +88,25 @@ public static class GroupEndpoints
             return bodyError;
         if (string.IsNullOrEmpty(body!.Delivery))
             return BusErrors.InvalidArgument("delivery", body.Delivery, "the Bus-Delivery token of a poll");
-        if (body.DelayMs is < 0 or > MaxLeaseMs)
-            return BusErrors.InvalidArgument("delayMs", body.DelayMs.ToString(CultureInfo.InvariantCulture), $"0 to {MaxLeaseMs}");
-        if (body.Reason is { Length: > 1000 })
-            return BusErrors.InvalidArgument("reason", body.Reason, "at most 1000 characters");
+        if (CheckNack(body.DelayMs, body.Reason) is { } invalid)
+            return invalid;
         var outcome = await groups.NackAsync(log!, group, body.Delivery, TimeSpan.FromMilliseconds(body.DelayMs), body.Reason, http.RequestAborted);
         return Settled(outcome, body.Delivery, null);
     }
+
+    /// <summary>The nack arguments' rules, shared with the Orleans clients' door (<see cref="Grains.BusEdgeGrain"/>).</summary>
+    internal static IResult? CheckNack(long delayMs, string? reason)
+    {
+        if (delayMs is < 0 or > MaxLeaseMs)
+            return BusErrors.InvalidArgument("delayMs", delayMs.ToString(CultureInfo.InvariantCulture), $"0 to {MaxLeaseMs}");
+        if (reason is { Length: > MaxReasonLength })
+            return BusErrors.InvalidArgument("reason", reason, $"at most {MaxReasonLength} characters");
+        return null;
+    }
+
+    /// <summary>An integer argument outside [<paramref name="min"/>, <paramref name="max"/>], as the query parser words it.</summary>
+    internal static IResult? Range(string name, int value, int min, int max) =>
+        value >= min && value <= max ? null : BusErrors.InvalidArgument(name, value.ToString(CultureInfo.InvariantCulture), $"an integer from {min} to {max}");
 
     public static async Task<IResult> StatusAsync(HttpContext http, string category, string group, LogStore store, ConsumerGroups groups)
     {
@@ -136,7 +150,7 @@ public static class GroupEndpoints
     /// Checks the names and finds the category — also one another silo created in a shared catalog, opened here
     /// empty, since group state lives in the metadata store and any silo may serve (and settle) a group.
     /// </summary>
-    private static async ValueTask<(IResult? Error, CategoryLog? Log)> ResolveAsync(string category, string group, LogStore store, CancellationToken cancellationToken)
+    internal static async ValueTask<(IResult? Error, CategoryLog? Log)> ResolveAsync(string category, string group, LogStore store, CancellationToken cancellationToken)
     {
         if (!CategoryName.IsValid(category))
             return (BusErrors.InvalidCategoryName(category), null);
@@ -152,7 +166,7 @@ public static class GroupEndpoints
     private static IResult GroupNotFound(string category, string group) =>
         BusErrors.Problem(404, BusErrorCodes.GroupNotFound, "Group not found", $"Group {group} has never polled category {category}.", group);
 
-    private static IResult Settled(SettleOutcome outcome, string token, long? offset) => outcome switch
+    internal static IResult Settled(SettleOutcome outcome, string token, long? offset) => outcome switch
     {
         SettleOutcome.Done => Results.NoContent(),
         SettleOutcome.BadOffset => BusErrors.InvalidArgument("offset", offset?.ToString(CultureInfo.InvariantCulture),

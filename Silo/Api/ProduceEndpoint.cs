@@ -27,17 +27,10 @@ public static class ProduceEndpoint
         }
         var replicasText = http.Request.Query["min_sync_replicas"].ToString();
         var replicas = 0;
-        if (replicasText.Length > 0)
-        {
-            if (!int.TryParse(replicasText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out replicas))
-                return BusErrors.InvalidArgument("min_sync_replicas", replicasText, "a non-negative integer");
-            // Refused before anything is written: fewer peers are live (or configured) than the batch must reach.
-            var available = replicator.AvailableReplicas;
-            if (replicas > available)
-                return BusErrors.NotEnoughReplicas(replicas, available);
-        }
-        if (!store.IsReady)
-            return BusErrors.NotReady();
+        if (replicasText.Length > 0 && !int.TryParse(replicasText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out replicas))
+            return BusErrors.InvalidArgument("min_sync_replicas", replicasText, "a non-negative integer");
+        if (CheckTarget(replicas, store, replicator) is { } refused)
+            return refused;
 
         var limits = options.Value;
         var contentLength = http.Request.ContentLength;
@@ -45,27 +38,46 @@ public static class ProduceEndpoint
             return BusErrors.RequestTooLarge(contentLength.Value, limits.MaxRequestBytes);
 
         using var batch = await ProduceBatch.ReadAsync(http.Request.BodyReader, limits.MaxMessageBytes, limits.MaxRequestBytes, http.RequestAborted);
-        switch (batch.Error)
-        {
-            case BatchError.Empty:
-                return BusErrors.EmptyBody();
-            case BatchError.MissingTrailingNewline:
-                return BusErrors.MissingTrailingNewline(batch.ErrorMessageNumber);
-            case BatchError.MessageTooLarge:
-                return BusErrors.MessageTooLarge(batch.ErrorMessageNumber, batch.ErrorValue, limits.MaxMessageBytes);
-            case BatchError.RequestTooLarge:
-                return BusErrors.RequestTooLarge(batch.ErrorValue, limits.MaxRequestBytes);
-        }
-
-        // The silo's own chunk grain for the category, in-silo: the body stays in Kestrel's buffers (LocalBatch is immutable,
-        // so the call passes it by reference) until the writer has written it; the batch is consumed when this returns.
-        var writer = grains.GetGrain<IChunkWriterGrain>(GrainKeys.ChunkWriter(category, store.SiloId));
-        var outcome = await writer.AppendAsync(new LocalBatch(batch.Body, batch.Messages, batch.Crc, System.Diagnostics.Activity.Current?.Context ?? default), new AppendOptions(requested switch
+        var fsync = requested switch
         {
             Durability.Fsync => true,
             Durability.PageCache => false,
-            _ => null,
-        }, replicas));
+            _ => (bool?)null,
+        };
+        return CheckBatch(batch, limits) ?? await AppendAsync(category, batch, fsync, replicas, store.SiloId, grains, limits);
+    }
+
+    /// <summary>Refusals before the body is read: more sync replicas than are available, or a silo not ready. Nothing is written.</summary>
+    internal static IResult? CheckTarget(int replicas, LogStore store, Replication.Replicator replicator)
+    {
+        if (replicas < 0)
+            return BusErrors.InvalidArgument("min_sync_replicas", replicas.ToString(System.Globalization.CultureInfo.InvariantCulture), "a non-negative integer");
+        // Refused before anything is written: fewer peers are live (or configured) than the batch must reach.
+        var available = replicator.AvailableReplicas;
+        if (replicas > available)
+            return BusErrors.NotEnoughReplicas(replicas, available);
+        return store.IsReady ? null : BusErrors.NotReady();
+    }
+
+    /// <summary>The refusal of a body that breaks a rule (empty, no trailing newline, too large), or null.</summary>
+    internal static IResult? CheckBatch(ProduceBatch batch, BusOptions limits) => batch.Error switch
+    {
+        BatchError.Empty => BusErrors.EmptyBody(),
+        BatchError.MissingTrailingNewline => BusErrors.MissingTrailingNewline(batch.ErrorMessageNumber),
+        BatchError.MessageTooLarge => BusErrors.MessageTooLarge(batch.ErrorMessageNumber, batch.ErrorValue, limits.MaxMessageBytes),
+        BatchError.RequestTooLarge => BusErrors.RequestTooLarge(batch.ErrorValue, limits.MaxRequestBytes),
+        _ => null,
+    };
+
+    /// <summary>
+    /// Hands a validated batch to this silo's own chunk grain of the category, in-silo: the body stays in the caller's
+    /// buffers (LocalBatch is immutable, so the call passes it by reference) until the writer has written it.
+    /// </summary>
+    internal static async Task<IResult> AppendAsync(string category, ProduceBatch batch, bool? fsync, int replicas, string siloId, IGrainFactory grains, BusOptions limits)
+    {
+        var writer = grains.GetGrain<IChunkWriterGrain>(GrainKeys.ChunkWriter(category, siloId));
+        var outcome = await writer.AppendAsync(new LocalBatch(batch.Body, batch.Messages, batch.Crc, System.Diagnostics.Activity.Current?.Context ?? default),
+            new AppendOptions(fsync, replicas));
         return outcome.Status switch
         {
             AppendStatus.Ok => Results.Json(

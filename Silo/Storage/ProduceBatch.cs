@@ -25,10 +25,10 @@ public enum BatchError
 /// </summary>
 public sealed class ProduceBatch : IDisposable
 {
-    private readonly PipeReader _reader;
+    private readonly PipeReader? _reader;
     private bool _holdsRead;
 
-    private ProduceBatch(PipeReader reader) => _reader = reader;
+    private ProduceBatch(PipeReader? reader) => _reader = reader;
 
     public ReadOnlySequence<byte> Body { get; private set; }
     public long Length => Body.Length;
@@ -79,6 +79,32 @@ public sealed class ProduceBatch : IDisposable
         return batch;
     }
 
+    /// <summary>
+    /// Validates a body that is already whole in memory (an Orleans client's batch) by the same rules; the caller owns
+    /// <paramref name="body"/>, and Dispose does nothing.
+    /// </summary>
+    public static ProduceBatch FromSequence(ReadOnlySequence<byte> body, int maxMessageBytes, int maxRequestBytes)
+    {
+        var batch = new ProduceBatch(null) { Body = body };
+        if (body.Length > maxRequestBytes)
+            return batch.Fail(BatchError.RequestTooLarge, 0, body.Length);
+        var scan = new MessageScan(maxMessageBytes);
+        var crc = 0xFFFF_FFFFu;
+        foreach (var segment in body)
+        {
+            if (!scan.Accept(segment.Span))
+                return batch.Fail(BatchError.MessageTooLarge, scan.Messages + 1, scan.CurrentMessageBytes);
+            crc = Crc32C.Append(crc, segment.Span);
+        }
+        if (body.Length == 0)
+            return batch.Fail(BatchError.Empty, 0, 0);
+        if (LastByte(body) != (byte)'\n')
+            return batch.Fail(BatchError.MissingTrailingNewline, scan.Messages + 1, scan.CurrentMessageBytes);
+        batch.Messages = scan.Messages;
+        batch.Crc = ~crc;
+        return batch;
+    }
+
     private static byte LastByte(in ReadOnlySequence<byte> body) => body.Slice(body.Length - 1).FirstSpan[0];
 
     private ProduceBatch Fail(BatchError error, long messageNumber, long value)
@@ -94,7 +120,7 @@ public sealed class ProduceBatch : IDisposable
         if (_holdsRead)
         {
             _holdsRead = false;
-            _reader.AdvanceTo(Body.End);
+            _reader!.AdvanceTo(Body.End);
         }
     }
 }

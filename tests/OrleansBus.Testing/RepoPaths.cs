@@ -54,6 +54,19 @@ public static class RepoPaths
         return path;
     }
 
+    /// <summary>A built sample program, <c>samples/&lt;name&gt;/bin/&lt;configuration&gt;/net10.0/&lt;name&gt;.dll</c>.</summary>
+    public static string SampleDll(string name, string? configuration = null)
+    {
+        configuration ??= BuildConfiguration;
+        var path = Path.Combine(Root, "samples", name, "bin", configuration, "net10.0", name + ".dll");
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException(
+                $"The sample {name} is not built: {path} is missing. Build it first: dotnet build OrleansBus.sln -c {configuration}", path);
+        }
+        return path;
+    }
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
