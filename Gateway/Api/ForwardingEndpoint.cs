@@ -29,6 +29,13 @@ internal sealed partial class ForwardingEndpoint(
     public async Task HandleAsync(HttpContext context)
     {
         var aborted = context.RequestAborted;
+        // Names are judged here, before any silo or grain is asked: a bad one never costs a forward (or a grain activation).
+        var (badCategory, badGroup) = RequestTargetNames.Check(RawTarget(context));
+        if (badCategory is not null || badGroup is not null)
+        {
+            await (badCategory is not null ? GatewayErrors.InvalidCategoryName(badCategory) : GatewayErrors.InvalidGroupName(badGroup!)).ExecuteAsync(context);
+            return;
+        }
         if (directory.Live.Count == 0)
         {
             await GatewayErrors.NoLiveSilo(directory.All.Count).ExecuteAsync(context);
@@ -142,10 +149,7 @@ internal sealed partial class ForwardingEndpoint(
     private static HttpRequestMessage CreateRequest(HttpContext context, SiloEntry silo, CountingReadStream? body)
     {
         var request = context.Request;
-        // The raw target keeps the path and query exactly as the client sent them (escapes included).
-        var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
-        if (string.IsNullOrEmpty(target) || target[0] != '/')
-            target = request.Path.ToUriComponent() + request.QueryString.ToUriComponent();
+        var target = RawTarget(context);
         var message = new HttpRequestMessage(HttpMethod.Parse(request.Method), new Uri(silo.AddressText + target))
         {
             Version = HttpVersion.Version11,
@@ -168,6 +172,15 @@ internal sealed partial class ForwardingEndpoint(
             message.Content = content;
         }
         return message;
+    }
+
+    // The raw target keeps the path and query exactly as the client sent them (escapes included).
+    private static string RawTarget(HttpContext context)
+    {
+        var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        return string.IsNullOrEmpty(target) || target[0] != '/'
+            ? context.Request.Path.ToUriComponent() + context.Request.QueryString.ToUriComponent()
+            : target;
     }
 
     private static async Task CopyResponseAsync(HttpContext context, SiloEntry silo, HttpResponseMessage response, CancellationToken aborted)

@@ -30,6 +30,14 @@ internal static class GatewayErrors
         return Problem(502, BusErrorCodes.SiloUnreachable, "Silo unreachable", detail, tried);
     }
 
+    // The silos' own wording (Silo/Api/BusErrors.cs), so a refused name reads the same whoever refused it.
+    public static IResult InvalidCategoryName(string name) =>
+        Problem(400, BusErrorCodes.InvalidCategoryName, "Invalid category name",
+            CategoryName.Explain(name) ?? "Invalid category name.", RequestTargetNames.Printable(name), CategoryName.MaxLength);
+
+    public static IResult InvalidGroupName(string group) =>
+        Problem(400, BusErrorCodes.InvalidGroupName, "Invalid group name", RequestTargetNames.GroupRule, group, CategoryName.MaxLength);
+
     public static IResult NotFound(HttpContext http) =>
         Problem(404, "not_found", "Not found", $"No endpoint at {http.Request.Method} {http.Request.Path}.", http.Request.Path.Value);
 }

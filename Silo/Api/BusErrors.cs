@@ -94,20 +94,5 @@ public static class BusErrors
         _ => value.ToString(),
     };
 
-    /// <summary>Echoes a bad value back safely: control characters escaped, length capped.</summary>
-    private static string? Printable(string? value)
-    {
-        if (value is null)
-            return null;
-        var capped = value.Length > 300 ? value[..300] + "…" : value;
-        var builder = new System.Text.StringBuilder(capped.Length);
-        foreach (var c in capped)
-        {
-            if (char.IsControl(c))
-                builder.Append(System.Globalization.CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
-            else
-                builder.Append(c);
-        }
-        return builder.ToString();
-    }
+    private static string? Printable(string? value) => RequestTargetNames.Printable(value);
 }

@@ -155,8 +155,7 @@ public static class GroupEndpoints
         if (!CategoryName.IsValid(category))
             return (BusErrors.InvalidCategoryName(category), null);
         if (!CategoryName.IsValid(group))
-            return (BusErrors.Problem(400, BusErrorCodes.InvalidGroupName, "Invalid group name",
-                "Group names follow the category name rule: ^[a-z0-9][a-z0-9._-]{0,127}$.", group, CategoryName.MaxLength), null);
+            return (BusErrors.Problem(400, BusErrorCodes.InvalidGroupName, "Invalid group name", RequestTargetNames.GroupRule, group, CategoryName.MaxLength), null);
         if (!store.IsReady)
             return (BusErrors.NotReady(), null);
         var log = await store.FindOrOpenAsync(category, cancellationToken);

@@ -129,7 +129,13 @@ public sealed class ForwardingTests(ThreeSiloClusterFixture fixture) : IClassFix
         using var bad = await Cluster.Http.GetAsync(Cluster.Url("/v1/categories/BAD..name/chunks"));
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.Equal(BusErrorCodes.InvalidCategoryName, (await GatewayCluster.ProblemAsync(bad)).Code);
-        Assert.True(bad.Headers.Contains("Bus-Silo"));
+        Assert.False(bad.Headers.Contains("Bus-Silo")); // judged by the gateway itself (issue 14), before any silo
+
+        // An error only a silo can know (the category does not exist) comes through as the silo said it.
+        using var unknown = await Cluster.Http.GetAsync(Cluster.Url("/v1/categories/never-written/chunks"));
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal(BusErrorCodes.CategoryNotFound, (await GatewayCluster.ProblemAsync(unknown)).Code);
+        Assert.True(unknown.Headers.Contains("Bus-Silo"));
 
         var produced = await Cluster.ProduceAsync("passthrough", "a\nb\nc\n", key: "p");
         var silo = produced.Silo!;

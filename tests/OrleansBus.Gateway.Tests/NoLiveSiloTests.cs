@@ -32,6 +32,22 @@ public sealed class NoLiveSiloTests
         using (var live = await http.GetAsync(new Uri(gateway.BaseUrl + "/health/live")))
             Assert.Equal(HttpStatusCode.OK, live.StatusCode);
 
+        // Names are judged by the gateway itself, with the silos' codes, values and limits: no silo is even live here.
+        using (var badCategory = await http.PostAsync(new Uri(gateway.BaseUrl + "/v1/categories/Bad_Name/messages"), new StringContent("m\n")))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, badCategory.StatusCode);
+            var refused = await GatewayCluster.ProblemAsync(badCategory);
+            Assert.Equal((BusErrorCodes.InvalidCategoryName, "Bad_Name", "128"), (refused.Code, refused.Value?.ToString(), refused.Limit?.ToString()));
+        }
+        using (var spansSegments = await http.GetAsync(new Uri(gateway.BaseUrl + "/v1/categories/a/b/chunks")))
+            Assert.Equal("a/b", (await GatewayCluster.ProblemAsync(spansSegments)).Value?.ToString());
+        using (var badGroup = await http.PostAsync(new Uri(gateway.BaseUrl + "/v1/categories/fine/groups/No.Caps/poll"), null))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, badGroup.StatusCode);
+            var refused = await GatewayCluster.ProblemAsync(badGroup);
+            Assert.Equal((BusErrorCodes.InvalidGroupName, "No.Caps"), (refused.Code, refused.Value?.ToString()));
+        }
+
         await silo.StartAsync();
 
         await AwaitReadyAsync(http, gateway, TimeSpan.FromSeconds(20));
