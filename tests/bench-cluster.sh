@@ -2,7 +2,7 @@
 # The cluster benchmark: starts a local cluster with the AppHost (PostgreSQL, Azurite, 3 silos with replication
 # factor 2, the gateway) on free loopback ports in a temporary folder, runs the load generator through the gateway
 # (produce with page-cache durability and min_sync_replicas=1, raw read, consume with 1 and 4 consumers) RUNS times,
-# prints each summary line, runs the Orleans client sample (produce and consume through grains) beside it, then stops the cluster (SIGTERM to the AppHost it started) and removes the folder.
+# each time also straight to silo1 (the gateway's cost is the ratio), prints each summary line, runs the Orleans client sample (produce and consume through grains) beside it, then stops the cluster (SIGTERM to the AppHost it started) and removes the folder.
 #
 # Usage: bash tests/bench-cluster.sh [RUNS (default 3)] [MIB (default 512)]
 set -euo pipefail
@@ -47,10 +47,17 @@ done
 grep -q '^ready' "$WORK/apphost.log" || { cat "$WORK/apphost.log"; echo "bench-cluster: the cluster was not ready in 2 minutes" >&2; exit 1; }
 grep -E '^(silo|gateway)' "$WORK/apphost.log"
 
+# The same load straight to one silo, alternating with the gateway run in each round: the gateway's cost is the ratio.
+SILO1=$(awk '$1 == "silo1" { print $2; exit }' "$WORK/apphost.log")
+[ -n "$SILO1" ] || { cat "$WORK/apphost.log"; echo "bench-cluster: no silo1 line in the AppHost's output" >&2; exit 1; }
+
 for run in $(seq 1 "$RUNS"); do
   echo "run $run of $RUNS"
-  dotnet tests/OrleansBus.Benchmarks/bin/Release/net10.0/OrleansBus.Benchmarks.dll --url "http://127.0.0.1:$GATEWAY" \
-    --mode all --mib "$MIB" --min-sync-replicas 1 --consumers 1,4 --warmup-mib 64 | grep -E '^(produce|read|consume|ratio|summary)'
+  for target in "gateway http://127.0.0.1:$GATEWAY" "silo1 $SILO1"; do
+    set -- $target
+    dotnet tests/OrleansBus.Benchmarks/bin/Release/net10.0/OrleansBus.Benchmarks.dll --url "$2" \
+      --mode all --mib "$MIB" --min-sync-replicas 1 --consumers 1,4 --warmup-mib 64 | grep -E '^(produce|read|consume|ratio|summary)' | sed "s/^/$1: /"
+  done
   # The Orleans client (a separate process with only Contracts and the Orleans client): one batching producer
   # (1 MiB batches of ~1 KiB messages, the category's default durability), then one consumer of a group.
   dotnet samples/OrleansClientSample/bin/Release/net10.0/OrleansClientSample.dll \

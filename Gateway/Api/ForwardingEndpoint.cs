@@ -20,7 +20,7 @@ namespace OrleansBus.Gateway.Api;
 internal sealed partial class ForwardingEndpoint(
     SiloDirectory directory, SiloPicker picker, WriterSets writerSets, SiloClient client, ILogger<ForwardingEndpoint> logger)
 {
-    /// <summary>Response header naming the silo that served (its id, or base URL in static mode).</summary>
+    /// <summary>Response header naming the silo that served (its id in Orleans membership).</summary>
     public const string SiloHeader = "Bus-Silo";
 
     // A 503 body worth inspecting is a small problem document; anything larger is passed through, not retried.

@@ -4,7 +4,7 @@ using OrleansBus.Contracts;
 namespace OrleansBus.Gateway.Api;
 
 /// <summary>One silo in <c>GET /gateway/silos</c>.</summary>
-/// <param name="Id">Silo id (membership mode) or base URL (static mode).</param>
+/// <param name="Id">Silo id in Orleans membership.</param>
 /// <param name="Address">Base URL.</param>
 /// <param name="Live">Whether requests go there now.</param>
 /// <param name="Outstanding">Forwarded requests in flight there.</param>

@@ -13,28 +13,12 @@ internal sealed partial class GatewayOptionsValidator : IValidateOptions<Gateway
     public ValidateOptionsResult Validate(string? name, GatewayOptions options)
     {
         var failures = new List<string>();
-        var hasStatic = !string.IsNullOrWhiteSpace(options.Silos);
-        var hasMembership = !string.IsNullOrWhiteSpace(options.PostgresConnectionString);
-        if (hasStatic == hasMembership)
+        if (string.IsNullOrWhiteSpace(options.PostgresConnectionString))
         {
-            failures.Add("Set exactly one of Gateway:Silos (comma-separated silo base URLs) or Gateway:PostgresConnectionString (the silos' membership table); "
-                + (hasStatic ? "both are set." : "neither is set."));
+            failures.Add("Gateway:PostgresConnectionString is not set: the gateway joins the silos' Orleans cluster through their PostgreSQL "
+                + "(the silos' Bus:PostgresConnectionString, e.g. --Gateway:PostgresConnectionString=\"Host=127.0.0.1;Username=postgres;Database=orleansbus\").");
         }
-        if (hasStatic)
-        {
-            var urls = options.SiloUrls();
-            if (urls.Count == 0)
-                failures.Add("Gateway:Silos lists no URL.");
-            foreach (var url in urls)
-            {
-                if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
-                    || uri.PathAndQuery != "/")
-                {
-                    failures.Add($"Gateway:Silos entry '{url}' is not a base URL like http://127.0.0.1:8081.");
-                }
-            }
-        }
-        if (hasMembership)
+        else
         {
             try
             {

@@ -4,7 +4,7 @@ using OrleansBus.Gateway.Routing;
 
 namespace OrleansBus.Gateway.Hosting;
 
-/// <summary>Service registration for the gateway: options (validated at start), the silo directory and its refresher, forwarding, Kestrel limits.</summary>
+/// <summary>Service registration for the gateway: options (validated at start), the Orleans client, the silo directory and its refresher, forwarding, Kestrel limits.</summary>
 public static class GatewaySetup
 {
     /// <summary>Where the gateway listens unless <c>--urls</c> or <c>ASPNETCORE_URLS</c> say otherwise.</summary>
@@ -29,7 +29,6 @@ public static class GatewaySetup
         builder.Services.AddSingleton<SiloDirectory>();
         builder.Services.AddSingleton<SiloPicker>();
         builder.Services.AddSingleton<SiloClient>();
-        builder.Services.AddSingleton<HealthProbe>();
         builder.Services.AddSingleton<WriterSets>();
         builder.Services.AddSingleton<ForwardingEndpoint>();
         builder.Services.AddSingleton<ClusterConnection>();

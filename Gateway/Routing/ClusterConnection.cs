@@ -6,7 +6,7 @@ using OrleansBus.Gateway.Hosting;
 namespace OrleansBus.Gateway.Routing;
 
 /// <summary>
-/// The gateway's Orleans client, in cluster mode: ADO.NET clustering on the silos' PostgreSQL schema, so it finds the
+/// The gateway's Orleans client: ADO.NET clustering on the silos' PostgreSQL schema, so it finds the
 /// silos' Orleans gateways in Orleans' membership table. The client runs in a host of its own, connected in the
 /// background and retried every second until a silo answers: the gateway serves (and answers 503 <c>no_live_silo</c>)
 /// while no silo is up, instead of refusing to start. Once connected, Orleans keeps the connection to whichever silos
@@ -18,13 +18,16 @@ internal sealed class ClusterConnection(IOptions<GatewayOptions> options, IConfi
     private readonly ILogger _logger = loggers.CreateLogger<ClusterConnection>();
     private IHost? _host;
 
+    private readonly TaskCompletionSource<IClusterClient> _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public IClusterClient? Client { get; private set; }
+
+    /// <summary>Completes once the client is connected (never, if the gateway stops first).</summary>
+    public Task<IClusterClient> Connected => _connected.Task;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
-        if (string.IsNullOrWhiteSpace(settings.PostgresConnectionString))
-            return; // static mode: no cluster to join
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -34,6 +37,7 @@ internal sealed class ClusterConnection(IOptions<GatewayOptions> options, IConfi
                 await host.StartAsync(stoppingToken);
                 _host = host;
                 Client = host.Services.GetRequiredService<IClusterClient>();
+                _connected.TrySetResult(Client);
                 Log.ClusterConnected(_logger, failures);
                 return;
             }

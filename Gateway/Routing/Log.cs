@@ -3,9 +3,6 @@ namespace OrleansBus.Gateway.Routing;
 /// <summary>Routing log messages (EventIds 2100–2199).</summary>
 internal static partial class Log
 {
-    [LoggerMessage(2100, LogLevel.Information, "Static mode: probing {Count} silos ({Urls})")]
-    public static partial void StaticMode(ILogger logger, int count, string urls);
-
     [LoggerMessage(2101, LogLevel.Information, "Cluster mode: live silos from Orleans membership (schema {Schema})")]
     public static partial void MembershipMode(ILogger logger, string schema);
 
@@ -15,7 +12,7 @@ internal static partial class Log
     [LoggerMessage(2103, LogLevel.Information, "Silo {SiloId} at {Address} is not live")]
     public static partial void SiloNotLive(ILogger logger, string siloId, string address);
 
-    [LoggerMessage(2104, LogLevel.Warning, "Cannot ask the cluster for live silos ({Reason}); probing the {Known} last known silos until it answers again")]
+    [LoggerMessage(2104, LogLevel.Warning, "Cannot ask the cluster for live silos ({Reason}); routing to the {Known} last live silos (minus any that refuse connections) until it answers again")]
     public static partial void MembershipUnreadable(ILogger logger, string reason, int known);
 
     [LoggerMessage(2105, LogLevel.Information, "The cluster answers again ({Rows} live silos)")]

@@ -5,7 +5,7 @@ using OrleansBus.Gateway.Hosting;
 namespace OrleansBus.Gateway.Routing;
 
 /// <summary>
-/// The one HttpClient the gateway talks to silos with (forwards and health probes), over a pooled
+/// The one HttpClient the gateway talks to silos with (forwards), over a pooled
 /// SocketsHttpHandler. No overall timeout: a long poll may legitimately wait as long as the silo allows, and the
 /// client's own disconnect (RequestAborted) cancels it. Only connecting is bounded (ConnectTimeout), because a
 /// connect that hangs means a dead silo and the request should go elsewhere. Thread-safe; a singleton.

@@ -1,10 +1,10 @@
 namespace OrleansBus.Gateway.Routing;
 
 /// <summary>What one refresh learned about one silo.</summary>
-/// <param name="Id">Silo id, or the base URL in static mode.</param>
+/// <param name="Id">Silo id.</param>
 /// <param name="Address">Base URL.</param>
-/// <param name="IsLive">Whether the source says it is live (Active in the cluster's membership, or a 200 from <c>/health/ready</c>).</param>
-/// <param name="EvidenceAtMs">Unix ms of the evidence: when the cluster was asked, or when the successful probe was sent.</param>
+/// <param name="IsLive">Whether the source says it is live (Active in the cluster's membership).</param>
+/// <param name="EvidenceAtMs">Unix ms of the evidence: when the cluster was asked.</param>
 public readonly record struct SiloObservation(string Id, Uri Address, bool IsLive, long EvidenceAtMs);
 
 /// <summary>

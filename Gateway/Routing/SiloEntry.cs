@@ -18,7 +18,7 @@ public sealed class SiloEntry
         AddressText = address.GetLeftPart(UriPartial.Authority);
     }
 
-    /// <summary>The silo id (membership mode) or its base URL (static mode): what <c>Bus-Silo</c> reports.</summary>
+    /// <summary>The silo id in Orleans membership: what <c>Bus-Silo</c> reports.</summary>
     public string Id { get; }
 
     /// <summary>Base URL, e.g. <c>http://127.0.0.1:8081/</c>.</summary>
@@ -39,7 +39,7 @@ public sealed class SiloEntry
 
     /// <summary>
     /// Unix ms at which a forward failed to connect; 0 when not suspected. While set, only evidence newer than
-    /// this (a membership answer or a probe sent later) makes the silo live again. Touched under the directory's lock.
+    /// this (a membership answer asked later) makes the silo live again. Touched under the directory's lock.
     /// </summary>
     internal long SuspectedAtMs { get; set; }
 

@@ -5,15 +5,15 @@ using OrleansBus.Gateway.Hosting;
 namespace OrleansBus.Gateway.Routing;
 
 /// <summary>
-/// Keeps <see cref="SiloDirectory"/> current, once at start and then every <c>Gateway:RefreshInterval</c>.
-/// Static mode probes each listed URL's <c>/health/ready</c>. Cluster mode asks the cluster (Orleans membership, through
-/// <see cref="IClusterDirectoryGrain"/> on whichever silo the Orleans client reaches) for the Active silos and their
-/// HTTP addresses. When the cluster cannot answer within <c>Gateway:DeadAfter</c> (not connected yet, or every silo
-/// unreachable) the gateway does not go blind and does not trust a stale list either: it probes the last known silos
-/// directly and routes to the ones that answer. Once the cluster answers again it is the source of truth. One refresh at a time (a single loop), so the directory never sees two writers.
+/// Keeps <see cref="SiloDirectory"/> current from Orleans: as soon as the client connects, and then every <c>Gateway:RefreshInterval</c>,
+/// it asks the cluster (Orleans membership, through <see cref="IClusterDirectoryGrain"/> on whichever silo the Orleans
+/// client reaches) for the Active silos and their HTTP addresses. Orleans decides who is alive; the gateway keeps no
+/// table and probes nothing. When the cluster cannot answer within <c>Gateway:DeadAfter</c> the last view stays, and
+/// a forward that cannot connect takes its silo out of it at once (<see cref="SiloDirectory.MarkUnreachable"/>) until
+/// Orleans names it again. One refresh at a time (a single loop), so the directory never sees two writers.
 /// </summary>
 internal sealed class SiloRefresher(
-    SiloDirectory directory, HealthProbe probe, ClusterConnection cluster, IOptions<GatewayOptions> options, TimeProvider time,
+    SiloDirectory directory, ClusterConnection cluster, IOptions<GatewayOptions> options, TimeProvider time,
     ILogger<SiloRefresher> logger) : BackgroundService
 {
     private readonly HashSet<SiloEntry> _lastKnown = new(ReferenceEqualityComparer.Instance);
@@ -23,19 +23,17 @@ internal sealed class SiloRefresher(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var settings = options.Value;
-        var clustered = !string.IsNullOrWhiteSpace(settings.PostgresConnectionString);
-        if (!clustered)
-            Log.StaticMode(logger, settings.SiloUrls().Count, string.Join(", ", settings.SiloUrls()));
-        else
-            Log.MembershipMode(logger, settings.PostgresSchema);
+        Log.MembershipMode(logger, settings.PostgresSchema);
         using var timer = new PeriodicTimer(settings.RefreshInterval, time);
         try
         {
+            // Nothing to ask before the client connects; the first look comes the moment it does, not a tick later.
+            await cluster.Connected.WaitAsync(stoppingToken);
             do
             {
                 try
                 {
-                    await RefreshAsync(clustered, settings, stoppingToken);
+                    await RefreshAsync(settings, stoppingToken);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -50,41 +48,23 @@ internal sealed class SiloRefresher(
         }
     }
 
-    private async Task RefreshAsync(bool clustered, GatewayOptions settings, CancellationToken cancellationToken)
+    private async Task RefreshAsync(GatewayOptions settings, CancellationToken cancellationToken)
     {
-        SiloObservation[] observations;
-        if (!clustered)
-        {
-            var urls = settings.SiloUrls();
-            var silos = new (string, Uri)[urls.Count];
-            for (var i = 0; i < urls.Count; i++)
-                silos[i] = (urls[i], new Uri(urls[i] + "/"));
-            observations = await probe.ProbeAsync(silos, cancellationToken);
-        }
-        else
-        {
-            observations = await AskClusterAsync(settings, cancellationToken) ?? await ProbeKnownAsync(cancellationToken);
-        }
-        directory.Apply(observations);
-        LogChanges(directory.All);
-    }
-
-    private async Task<SiloObservation[]?> AskClusterAsync(GatewayOptions settings, CancellationToken cancellationToken)
-    {
+        if (cluster.Client is not { } client)
+            return; // not connected yet: nothing is known, so nothing is live (503 no_live_silo)
         var askedAtMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         SiloEndpoint[] live;
         try
         {
-            var client = cluster.Client ?? throw new InvalidOperationException("not connected to the cluster yet");
-            // A hung cluster must not freeze the view for Orleans' 30 s response timeout; fall back sooner.
+            // A hung cluster must not freeze the refresh loop for Orleans' 30 s response timeout.
             live = await client.GetGrain<IClusterDirectoryGrain>(0).GetLiveSilosAsync().WaitAsync(settings.DeadAfter, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             if (!_membershipFailing)
-                Log.MembershipUnreadable(logger, e.Message, directory.All.Count);
+                Log.MembershipUnreadable(logger, e.Message, directory.Live.Count);
             _membershipFailing = true;
-            return null;
+            return;
         }
         if (_membershipFailing)
             Log.MembershipReadable(logger, live.Length);
@@ -99,16 +79,8 @@ internal sealed class SiloRefresher(
             }
             observations.Add(new SiloObservation(silo.SiloId, address, IsLive: true, askedAtMs));
         }
-        return [.. observations];
-    }
-
-    private Task<SiloObservation[]> ProbeKnownAsync(CancellationToken cancellationToken)
-    {
-        var known = directory.All;
-        var silos = new (string, Uri)[known.Count];
-        for (var i = 0; i < known.Count; i++)
-            silos[i] = (known[i].Id, known[i].Address);
-        return probe.ProbeAsync(silos, cancellationToken);
+        directory.Apply(observations);
+        LogChanges(directory.All);
     }
 
     // Logs only transitions (and silos seen for the first time), not every refresh.

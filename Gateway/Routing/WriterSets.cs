@@ -4,11 +4,11 @@ using OrleansBus.Contracts.Grains;
 namespace OrleansBus.Gateway.Routing;
 
 /// <summary>
-/// In cluster mode, which live silos a produce to a category may go to: the category grain's writer set
+/// Which live silos a produce to a category may go to: the category grain's writer set
 /// (<see cref="ICategoryGrain.GetWritersAsync"/>), cached per category for <see cref="MaxAge"/> and refreshed in the
 /// background after that, so only a category's first produce waits for the grain. When the grain cannot answer, or
 /// its set and the directory share no silo (one of them a moment behind the other), every live silo is a candidate:
-/// routing never stops because the control plane is slow. In static mode there is no grain and every live silo writes.
+/// routing never stops because the control plane is slow.
 /// </summary>
 internal sealed class WriterSets(ClusterConnection cluster, TimeProvider time, ILogger<WriterSets> logger)
 {
@@ -21,7 +21,7 @@ internal sealed class WriterSets(ClusterConnection cluster, TimeProvider time, I
     public async ValueTask<IReadOnlyList<SiloEntry>> FilterAsync(string category, IReadOnlyList<SiloEntry> live, CancellationToken cancellationToken)
     {
         if (cluster.Client is not { } client)
-            return live;
+            return live; // not connected yet (then nothing is live either)
         if (!_entries.TryGetValue(category, out var entry))
         {
             if (_entries.Count >= MaxCategories)

@@ -76,8 +76,9 @@ public static class ProduceEndpoint
     internal static async Task<IResult> AppendAsync(string category, ProduceBatch batch, bool? fsync, int replicas, string siloId, IGrainFactory grains, BusOptions limits)
     {
         var writer = grains.GetGrain<IChunkWriterGrain>(GrainKeys.ChunkWriter(category, siloId));
-        var outcome = await writer.AppendAsync(new LocalBatch(batch.Body, batch.Messages, batch.Crc, System.Diagnostics.Activity.Current?.Context ?? default),
-            new AppendOptions(fsync, replicas));
+        var local = new LocalBatch(batch.Body, batch.Messages, batch.Crc, System.Diagnostics.Activity.Current?.Context ?? default);
+        // The writer is on this silo, but finding it goes through the grain directory, part of which a dead peer held.
+        var outcome = await Cluster.RejectedCallRetry.RunAsync(() => writer.AppendAsync(local, new AppendOptions(fsync, replicas)));
         return outcome.Status switch
         {
             AppendStatus.Ok => Results.Json(

@@ -78,7 +78,7 @@ public sealed class ForwardingTests(ThreeSiloClusterFixture fixture) : IClassFix
 
         Assert.All(produced, p => Assert.Equal(HttpStatusCode.OK, p.Status));
         var served = produced.Select(p => p.Silo).Distinct().Order().ToArray();
-        Assert.Equal(Cluster.Silos.Select(s => s.BaseUrl).Order().ToArray(), served);
+        Assert.Equal(Cluster.Silos.Select(s => s.SiloId).Order().ToArray(), served);
         Assert.All(produced, p => Assert.Equal(Cluster.SiloAt(p.Silo).SiloId, p.ChunkOwner));
     }
 

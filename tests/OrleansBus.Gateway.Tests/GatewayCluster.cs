@@ -11,12 +11,13 @@ namespace OrleansBus.Gateway.Tests;
 internal sealed record Produced(HttpStatusCode Status, string? Silo, ProduceResult? Result, string Body)
 {
     /// <summary>The owner part of the chunk name (<c>&lt;owner&gt;-chunk&lt;seq&gt;</c>).</summary>
-    public string ChunkOwner => Result!.Chunk[..Result.Chunk.LastIndexOf("-chunk", StringComparison.Ordinal)];
+    public string ChunkOwner => Result is { Chunk: var chunk } ? chunk[..chunk.LastIndexOf("-chunk", StringComparison.Ordinal)] : "(nothing produced)";
 }
 
 /// <summary>
-/// N real silo processes (SQLite metadata, each its own data directory) and a gateway process in static mode in
-/// front of them, plus an HTTP client for both. Each test class gets its own, so nothing is shared between classes.
+/// N real silo processes forming one Orleans cluster on the shared PostgreSQL server (a database of their own, each
+/// silo its own data directory) and a gateway process that joins it as an Orleans client, plus an HTTP client for
+/// both. Each test class gets its own, so nothing is shared between classes.
 /// </summary>
 internal sealed class GatewayCluster : IAsyncDisposable
 {
@@ -33,20 +34,32 @@ internal sealed class GatewayCluster : IAsyncDisposable
     public GatewayProcess Gateway { get; }
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(60) };
 
-    /// <summary>Starts <paramref name="siloCount"/> silos, then the gateway listing them, and waits until all are live there.</summary>
+    /// <summary>Settings for silos and a gateway of one cluster in a new database of the shared PostgreSQL server.</summary>
+    public static async Task<(Dictionary<string, string> Silo, Dictionary<string, string> Gateway)> NewClusterSettingsAsync(string name)
+    {
+        var connectionString = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync($"gw_{name.Replace('-', '_')}_{Guid.NewGuid().ToString("N")[..12]}");
+        return (
+            new() { ["Metadata"] = "postgres", ["PostgresConnectionString"] = connectionString, ["PostgresSchema"] = "bus" },
+            new() { ["PostgresConnectionString"] = connectionString, ["PostgresSchema"] = "bus" });
+    }
+
+    /// <summary>Starts <paramref name="siloCount"/> silos, then the gateway, and waits until Orleans has told it all are live.</summary>
     public static async Task<GatewayCluster> StartAsync(string name, int siloCount, Dictionary<string, string>? gatewaySettings = null)
     {
         var dir = new TempDirectory("gw-" + name);
+        var (siloSettings, clusterGateway) = await NewClusterSettingsAsync(name);
         var silos = new SiloProcess[siloCount];
         for (var i = 0; i < siloCount; i++)
-            silos[i] = new SiloProcess(dir.Combine($"s{i + 1}", "data"), $"s{i + 1}");
+            silos[i] = new SiloProcess(dir.Combine($"s{i + 1}", "data"), $"s{i + 1}", siloSettings);
         var settings = gatewaySettings ?? [];
-        settings["Silos"] = string.Join(',', silos.Select(s => s.BaseUrl));
+        foreach (var (key, value) in clusterGateway)
+            settings[key] = value;
         var gateway = new GatewayProcess(dir.Combine("gw", "work"), settings);
         var cluster = new GatewayCluster(dir, silos, gateway);
         try
         {
-            await Task.WhenAll(silos.Select(s => s.StartAsync()));
+            await silos[0].StartAsync(); // first: it creates the schema, so the migrations do not race
+            await Task.WhenAll(silos.Skip(1).Select(s => s.StartAsync()));
             await gateway.StartAsync();
             await gateway.WaitForLiveSilosAsync(siloCount);
             return cluster;
@@ -85,9 +98,9 @@ internal sealed class GatewayCluster : IAsyncDisposable
         return problem;
     }
 
-    /// <summary>The silo process a <c>Bus-Silo</c> value names (static mode: its base URL).</summary>
+    /// <summary>The silo process a <c>Bus-Silo</c> value (its silo id) names.</summary>
     public SiloProcess SiloAt(string? busSilo) =>
-        Silos.SingleOrDefault(s => s.BaseUrl == busSilo) ?? throw new Xunit.Sdk.XunitException($"Bus-Silo '{busSilo}' names none of the silos.");
+        Silos.SingleOrDefault(s => s.SiloId == busSilo) ?? throw new Xunit.Sdk.XunitException($"Bus-Silo '{busSilo}' names none of the silos.");
 
     public async ValueTask DisposeAsync()
     {

@@ -7,14 +7,12 @@ namespace OrleansBus.Gateway.Tests;
 public sealed class GatewayOptionsTests
 {
     [Theory]
-    [InlineData(null, null, "neither is set")]
-    [InlineData("http://127.0.0.1:1", "Host=127.0.0.1", "both are set")]
-    [InlineData("not-a-url", null, "Gateway:Silos entry 'not-a-url'")]
-    [InlineData("http://127.0.0.1:1/some/path", null, "Gateway:Silos entry")]
-    [InlineData(null, "Host=127.0.0.1;NoSuchKeyword=1", "Gateway:PostgresConnectionString")]
-    public void Validation_names_the_bad_key(string? silos, string? connectionString, string expected)
+    [InlineData(null, "Gateway:PostgresConnectionString is not set")]
+    [InlineData("  ", "Gateway:PostgresConnectionString is not set")]
+    [InlineData("Host=127.0.0.1;NoSuchKeyword=1", "Gateway:PostgresConnectionString is not a valid connection string")]
+    public void Validation_names_the_bad_key(string? connectionString, string expected)
     {
-        var result = new GatewayOptionsValidator().Validate(null, new GatewayOptions { Silos = silos, PostgresConnectionString = connectionString });
+        var result = new GatewayOptionsValidator().Validate(null, new GatewayOptions { PostgresConnectionString = connectionString });
         Assert.True(result.Failed);
         Assert.Contains(expected, result.FailureMessage, StringComparison.Ordinal);
     }
@@ -24,7 +22,7 @@ public sealed class GatewayOptionsTests
     {
         var result = new GatewayOptionsValidator().Validate(null, new GatewayOptions
         {
-            Silos = "http://127.0.0.1:1",
+            PostgresConnectionString = "Host=127.0.0.1",
             PostgresSchema = "Bad-Schema",
             RefreshInterval = TimeSpan.Zero,
             DeadAfter = TimeSpan.FromSeconds(-1),
@@ -32,11 +30,11 @@ public sealed class GatewayOptionsTests
         Assert.Contains("Gateway:PostgresSchema", result.FailureMessage, StringComparison.Ordinal);
         Assert.Contains("Gateway:RefreshInterval", result.FailureMessage, StringComparison.Ordinal);
         Assert.Contains("Gateway:DeadAfter", result.FailureMessage, StringComparison.Ordinal);
-        Assert.True(new GatewayOptionsValidator().Validate(null, new GatewayOptions { Silos = "http://127.0.0.1:1, http://127.0.0.1:2/" }).Succeeded);
+        Assert.True(new GatewayOptionsValidator().Validate(null, new GatewayOptions { PostgresConnectionString = "Host=127.0.0.1;Username=postgres" }).Succeeded);
     }
 
     [Fact]
-    public async Task A_gateway_without_a_silo_source_stops_at_start_naming_the_keys()
+    public async Task A_gateway_without_a_cluster_to_join_stops_at_start_naming_the_key()
     {
         using var dir = new TempDirectory("gw-opts");
         await using var gateway = new GatewayProcess(dir.Combine("gw", "work"));
@@ -44,7 +42,6 @@ public sealed class GatewayOptionsTests
         var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => gateway.StartAsync(TimeSpan.FromSeconds(30)));
 
         Assert.Contains("exited with code", failure.Message, StringComparison.Ordinal);
-        Assert.Contains("Gateway:Silos", failure.Message, StringComparison.Ordinal);
         Assert.Contains("Gateway:PostgresConnectionString", failure.Message, StringComparison.Ordinal);
     }
 }

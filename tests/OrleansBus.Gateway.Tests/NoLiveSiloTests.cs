@@ -12,9 +12,10 @@ public sealed class NoLiveSiloTests
     public async Task Without_a_live_silo_requests_get_503_no_live_silo_until_one_starts()
     {
         using var dir = new TempDirectory("gw-none");
-        var port = FreePort.Get();
-        await using var silo = new SiloProcess(dir.Combine("s1", "data"), "s1", port: port);
-        await using var gateway = new GatewayProcess(dir.Combine("gw", "work"), new Dictionary<string, string> { ["Silos"] = silo.BaseUrl });
+        var (siloSettings, gatewaySettings) = await GatewayCluster.NewClusterSettingsAsync("none");
+        await using var silo = new SiloProcess(dir.Combine("s1", "data"), "s1", siloSettings);
+        // The cluster's database exists but no silo has joined (nor created the schema): the gateway keeps trying.
+        await using var gateway = new GatewayProcess(dir.Combine("gw", "work"), gatewaySettings);
         await gateway.StartAsync();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
 
@@ -28,7 +29,7 @@ public sealed class NoLiveSiloTests
         var problem = System.Text.Json.JsonSerializer.Deserialize<BusProblem>(produced.Body)!;
         Assert.Equal(BusErrorCodes.NoLiveSilo, problem.Code);
         Assert.Contains("No silo is live", problem.Detail, StringComparison.Ordinal);
-        Assert.Contains("1 known", problem.Detail, StringComparison.Ordinal);
+        Assert.Contains("knows of no", problem.Detail, StringComparison.Ordinal); // no silo has joined the cluster yet
         using (var live = await http.GetAsync(new Uri(gateway.BaseUrl + "/health/live")))
             Assert.Equal(HttpStatusCode.OK, live.StatusCode);
 
@@ -50,16 +51,16 @@ public sealed class NoLiveSiloTests
 
         await silo.StartAsync();
 
-        await AwaitReadyAsync(http, gateway, TimeSpan.FromSeconds(20));
+        await AwaitReadyAsync(http, gateway, TimeSpan.FromSeconds(40));
         // One silo: reads through the gateway are guaranteed to reach the owner, so the whole round trip
         // (10 MiB each way) goes through the gateway.
         var body = TestBodies.Lines(10 * 1024 * 1024, seed: 11);
         var big = await GatewayCluster.ProduceAsync(http, gateway.BaseUrl, "waiting", body);
-        Assert.Equal((HttpStatusCode.OK, silo.BaseUrl), (big.Status, big.Silo));
+        Assert.Equal((HttpStatusCode.OK, silo.SiloId), (big.Status, big.Silo));
         using var read = await http.GetAsync(new Uri(
             $"{gateway.BaseUrl}/v1/categories/waiting/chunks/{big.Result!.Chunk}?offset={big.Result.Offset}&max_bytes={body.Length}"));
         Assert.Equal(HttpStatusCode.OK, read.StatusCode);
-        Assert.Equal(silo.BaseUrl, read.Headers.GetValues("Bus-Silo").Single());
+        Assert.Equal(silo.SiloId, read.Headers.GetValues("Bus-Silo").Single());
         var back = await read.Content.ReadAsByteArrayAsync();
         Assert.True(body.AsSpan().SequenceEqual(back), "The 10 MiB read back through the gateway differs from what was produced.");
     }

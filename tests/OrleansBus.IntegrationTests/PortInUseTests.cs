@@ -20,7 +20,7 @@ public sealed class PortInUseTests
     public async Task A_gateway_on_a_taken_port_exits_1_with_one_line_naming_the_address()
     {
         // A static silo list that points nowhere: the gateway starts (probes fail, that is fine) and then binds.
-        await AssertRefusesTakenPortAsync(RepoPaths.GatewayDll(), "gateway", port => ["--urls", $"http://127.0.0.1:{port}", "--Gateway:Silos=http://127.0.0.1:9"]);
+        await AssertRefusesTakenPortAsync(RepoPaths.GatewayDll(), "gateway", port => ["--urls", $"http://127.0.0.1:{port}", "--Gateway:PostgresConnectionString=Host=127.0.0.1;Port=9"]);
     }
 
     private static async Task AssertRefusesTakenPortAsync(string dll, string who, Func<int, string[]> args)

@@ -10,7 +10,7 @@ namespace OrleansBus.Testing;
 /// </summary>
 /// <example>
 /// <code>
-/// await using var gateway = new GatewayProcess(dir.Combine("gw"), new() { ["Silos"] = $"{a.BaseUrl},{b.BaseUrl}" });
+/// await using var gateway = new GatewayProcess(dir.Combine("gw"), new() { ["PostgresConnectionString"] = connectionString, ["PostgresSchema"] = "bus" });
 /// await gateway.StartAsync();
 /// await gateway.WaitForLiveSilosAsync(2);
 /// </code>
@@ -22,7 +22,7 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     /// <param name="workDir">Working directory (created if missing); the log goes beside it as <c>&lt;name&gt;.log</c>.</param>
     /// <param name="settings">
-    /// Configuration: a key without ':' becomes <c>--Gateway:Key=Value</c> (<c>Silos</c>, <c>PostgresConnectionString</c>,
+    /// Configuration: a key without ':' becomes <c>--Gateway:Key=Value</c> (<c>PostgresConnectionString</c>,
     /// <c>PostgresSchema</c>, <c>RefreshInterval</c>, <c>DeadAfter</c>); a key with ':' is passed as is.
     /// </param>
     /// <param name="port">Fixed port; a free one by default.</param>
