@@ -7,8 +7,8 @@ using OrleansBus.Contracts;
 namespace OrleansBus.Gateway.Tests;
 
 /// <summary>
-/// Three real silos (SQLite) behind a real gateway process in static mode. Every silo serves only its own chunks
-/// for now, so read-backs go to the silo that <c>Bus-Silo</c> names.
+/// Three real silos in one Orleans cluster on PostgreSQL behind a real gateway process. Read-backs go to the silo that
+/// <c>Bus-Silo</c> names, so each checks the writer's own copy.
 /// </summary>
 public sealed class ForwardingTests(ThreeSiloClusterFixture fixture) : IClassFixture<ThreeSiloClusterFixture>
 {
