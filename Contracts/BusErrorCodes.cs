@@ -57,6 +57,8 @@ public static class BusErrorCodes
     public const string SiloUnavailable = "silo_unavailable";
     /// <summary>503: the cluster could not answer in time (a grain call timed out or its silo went away mid-call); retry later.</summary>
     public const string ClusterUnavailable = "cluster_unavailable";
+    /// <summary>503: the metadata database (catalog, group state) could not be reached or ended the connection (a restart); nothing was acknowledged; retry after <c>Retry-After</c>.</summary>
+    public const string MetadataUnavailable = "metadata_unavailable";
     /// <summary>503: the silo could not confirm it is still a cluster member, so it acknowledged nothing; retry (through the gateway, another silo).</summary>
     public const string SiloFenced = "silo_fenced";
     /// <summary>500: an unexpected server error.</summary>

@@ -114,22 +114,44 @@ public sealed class PostgresMetadataStore : SqlMetadataStore
             return true;
         });
 
-    /// <summary>The one place PostgreSQL errors become <see cref="MetadataStoreException"/>; opening a connection is inside it too.</summary>
+    /// <summary>
+    /// The one place PostgreSQL errors become <see cref="MetadataStoreException"/>; opening a connection is inside it too.
+    /// A connection the server ended (a restart's 57P01, a crash, a broken socket) is retried once on a new one first:
+    /// the pool drops a broken connection, so the retry opens a fresh one. The work is a single statement or one
+    /// transaction, and a transaction cut off before its commit answered did not commit — so running it again cannot
+    /// apply it twice, except when the server dies in the instant between committing and answering, which the guarded
+    /// writes (exactly one of two racers wins) absorb.
+    /// </summary>
     private static async Task<T> TranslateAsync<T>(Func<Task<T>> body)
     {
-        try
+        for (var attempt = 0; ; attempt++)
         {
-            return await body();
-        }
-        catch (PostgresException e)
-        {
-            throw new MetadataStoreException($"PostgreSQL metadata store error {e.SqlState}: {e.MessageText}", e);
-        }
-        catch (NpgsqlException e)
-        {
-            throw new MetadataStoreException($"PostgreSQL metadata store unavailable: {e.Message}", e);
+            try
+            {
+                return await body();
+            }
+            catch (NpgsqlException e) when (attempt == 0 && IsConnectionLost(e))
+            {
+                await Task.Delay(RetryPause);
+            }
+            catch (PostgresException e)
+            {
+                throw new MetadataStoreException($"PostgreSQL metadata store error {e.SqlState}: {e.MessageText}", e);
+            }
+            catch (NpgsqlException e)
+            {
+                throw new MetadataStoreException($"PostgreSQL metadata store unavailable: {e.Message}", e);
+            }
         }
     }
+
+    private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(200);
+
+    // 57P01 admin_shutdown (a restart), 57P02 crash_shutdown, 57P03 cannot_connect_now (still starting), class 08
+    // (connection exceptions); a non-server NpgsqlException is the socket itself breaking or refusing.
+    internal static bool IsConnectionLost(NpgsqlException e) => e is PostgresException server
+        ? server.SqlState is "57P01" or "57P02" or "57P03" || server.SqlState.StartsWith("08", StringComparison.Ordinal)
+        : e.IsTransient || e.InnerException is System.Net.Sockets.SocketException or IOException;
 
     public override ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 }

@@ -19,6 +19,8 @@ public sealed class GrainFailureTranslationTests
         { new PinnedSiloUnavailableException("s3", "chunkwriter/orders/s3"), "silo_unavailable" },
         { new TimeoutException("Response did not arrive on time in 00:00:30"), "cluster_unavailable" },
         { new SiloUnavailableException("The target silo became unavailable for message"), "cluster_unavailable" },
+        { new OrleansBus.Silo.Metadata.MetadataStoreException("PostgreSQL metadata store error 57P01: terminating connection due to administrator command"), "metadata_unavailable" },
+        { new InvalidOperationException("group state write failed", new OrleansBus.Silo.Metadata.MetadataStoreException("PostgreSQL metadata store unavailable")), "metadata_unavailable" },
     };
 
     [Theory]

@@ -57,6 +57,31 @@ public sealed class PostgresMetadataStoreTests(PostgresMetadataDatabase database
         await Assert.ThrowsAsync<MetadataStoreException>(() => store.MigrateAsync(CancellationToken.None));
     }
 
+    [Fact]
+    public async Task A_restart_of_the_server_costs_no_request_the_killed_connection_is_retried_on_a_new_one()
+    {
+        await using var server = await PostgresServer.StartNewAsync(); // its own: the shared one must not restart
+        var connectionString = await server.CreateDatabaseAsync("restart");
+        await using var store = new PostgresMetadataStore(connectionString, _schema);
+        await store.MigrateAsync(CancellationToken.None);
+        await store.PutCategoryAsync(new CategoryRecord("orders", 1, 1, "fsync", DateTimeOffset.UnixEpoch), CancellationToken.None);
+
+        await server.RestartAsync(); // the pooled connection is terminated (57P01) while idle
+
+        Assert.Equal("orders", Assert.Single(await store.ListCategoriesAsync(CancellationToken.None)).Name);
+        await store.PutCategoryAsync(new CategoryRecord("audit", 1, 1, "fsync", DateTimeOffset.UnixEpoch), CancellationToken.None);
+        Assert.Equal(2, (await store.ListCategoriesAsync(CancellationToken.None)).Count);
+    }
+
+    [Theory]
+    [InlineData("57P01", true)]
+    [InlineData("57P03", true)]
+    [InlineData("08006", true)]
+    [InlineData("23505", false)] // a unique violation is an answer, not a lost connection: never re-run
+    [InlineData("42P01", false)]
+    public void Only_a_lost_connection_is_retried(string sqlState, bool retried) =>
+        Assert.Equal(retried, PostgresMetadataStore.IsConnectionLost(new PostgresException("m", "FATAL", "FATAL", sqlState)));
+
     private async Task<long> CountTablesAsync(string schema, string table)
     {
         await using var connection = new NpgsqlConnection(database.ConnectionString);
