@@ -10,8 +10,8 @@ public static class RequestTargetNames
 {
     private const string Prefix = "/v1/categories/";
 
-    /// <summary>Group names follow the category name rule; this is the rule as error details state it.</summary>
-    public const string GroupRule = "Group names follow the category name rule: ^[a-z0-9][a-z0-9._-]{0,127}$.";
+    // Group names follow the category name rule; this is the rule as error details state it.
+    private const string GroupRule = "Group names follow the category name rule: ^[a-z0-9][a-z0-9._-]{0,127}$.";
 
     /// <summary>
     /// The category named by <paramref name="rawTarget"/> (path and query as sent) when it breaks the rule, else null;
@@ -38,6 +38,15 @@ public static class RequestTargetNames
         var whole = Uri.UnescapeDataString(path[Prefix.Length..]);
         return (CategoryName.IsValid(whole) ? null : whole, null);
     }
+
+    /// <summary>The refusal of a bad category name, worded alike whoever refuses it.</summary>
+    public static BusProblem InvalidCategoryName(string? name) =>
+        BusProblem.Of(400, BusErrorCodes.InvalidCategoryName, "Invalid category name",
+            CategoryName.Explain(name) ?? "Invalid category name.", Printable(name), CategoryName.MaxLength);
+
+    /// <summary>The refusal of a bad group name.</summary>
+    public static BusProblem InvalidGroupName(string group) =>
+        BusProblem.Of(400, BusErrorCodes.InvalidGroupName, "Invalid group name", GroupRule, group, CategoryName.MaxLength);
 
     /// <summary>Echoes a bad value back safely: control characters escaped, length capped at 300.</summary>
     public static string? Printable(string? value)

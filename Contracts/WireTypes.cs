@@ -65,7 +65,15 @@ public sealed record BusProblem(
     [property: JsonPropertyName("detail")] string Detail,
     [property: JsonPropertyName("code")] string Code,
     [property: JsonPropertyName("value")] object? Value = null,
-    [property: JsonPropertyName("limit")] object? Limit = null);
+    [property: JsonPropertyName("limit")] object? Limit = null)
+{
+    /// <summary>Where every code's type URI starts; silos and the gateway both build problems with <see cref="Of"/>.</summary>
+    public const string TypeBase = "https://orleansbus.dev/errors/";
+
+    /// <summary>A problem whose type URI is the code's.</summary>
+    public static BusProblem Of(int status, string code, string title, string detail, object? value = null, object? limit = null) =>
+        new(TypeBase + code, title, status, detail, code, value, limit);
+}
 
 /// <summary>Header names of the public API.</summary>
 public static class BusHeaders

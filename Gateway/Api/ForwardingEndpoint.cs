@@ -33,7 +33,9 @@ internal sealed partial class ForwardingEndpoint(
         var (badCategory, badGroup) = RequestTargetNames.Check(RawTarget(context));
         if (badCategory is not null || badGroup is not null)
         {
-            await (badCategory is not null ? GatewayErrors.InvalidCategoryName(badCategory) : GatewayErrors.InvalidGroupName(badGroup!)).ExecuteAsync(context);
+            // The silos' own refusal (RequestTargetNames), so a refused name reads the same whoever refused it.
+            var refusal = badCategory is not null ? RequestTargetNames.InvalidCategoryName(badCategory) : RequestTargetNames.InvalidGroupName(badGroup!);
+            await GatewayErrors.Problem(refusal).ExecuteAsync(context);
             return;
         }
         if (directory.Live.Count == 0)

@@ -9,11 +9,11 @@ namespace OrleansBus.Gateway.Api;
 /// </summary>
 internal static class GatewayErrors
 {
-    private const string TypeBase = "https://orleansbus.dev/errors/";
-
     public static IResult Problem(int status, string code, string title, string detail, object? value = null, object? limit = null) =>
-        Results.Json(new BusProblem(TypeBase + code, title, status, detail, code, value, limit),
-            GatewayJsonContext.Default.BusProblem, contentType: "application/problem+json", statusCode: status);
+        Problem(BusProblem.Of(status, code, title, detail, value, limit));
+
+    public static IResult Problem(BusProblem problem) =>
+        Results.Json(problem, GatewayJsonContext.Default.BusProblem, contentType: "application/problem+json", statusCode: problem.Status);
 
     public static IResult NoLiveSilo(int known) =>
         Problem(503, BusErrorCodes.NoLiveSilo, "No live silo",
@@ -29,14 +29,6 @@ internal static class GatewayErrors
             : $"No silo could be reached; tried {tried}. Nothing was forwarded.";
         return Problem(502, BusErrorCodes.SiloUnreachable, "Silo unreachable", detail, tried);
     }
-
-    // The silos' own wording (Silo/Api/BusErrors.cs), so a refused name reads the same whoever refused it.
-    public static IResult InvalidCategoryName(string name) =>
-        Problem(400, BusErrorCodes.InvalidCategoryName, "Invalid category name",
-            CategoryName.Explain(name) ?? "Invalid category name.", RequestTargetNames.Printable(name), CategoryName.MaxLength);
-
-    public static IResult InvalidGroupName(string group) =>
-        Problem(400, BusErrorCodes.InvalidGroupName, "Invalid group name", RequestTargetNames.GroupRule, group, CategoryName.MaxLength);
 
     public static IResult NotFound(HttpContext http) =>
         Problem(404, "not_found", "Not found", $"No endpoint at {http.Request.Method} {http.Request.Path}.", http.Request.Path.Value);

@@ -20,7 +20,8 @@ internal sealed class ClusterConnection(IOptions<GatewayOptions> options, IConfi
 
     private readonly TaskCompletionSource<IClusterClient> _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public IClusterClient? Client { get; private set; }
+    /// <summary>The connected client, or null before it connects.</summary>
+    public IClusterClient? Client => _connected.Task.IsCompletedSuccessfully ? _connected.Task.Result : null;
 
     /// <summary>Completes once the client is connected (never, if the gateway stops first).</summary>
     public Task<IClusterClient> Connected => _connected.Task;
@@ -36,8 +37,7 @@ internal sealed class ClusterConnection(IOptions<GatewayOptions> options, IConfi
             {
                 await host.StartAsync(stoppingToken);
                 _host = host;
-                Client = host.Services.GetRequiredService<IClusterClient>();
-                _connected.TrySetResult(Client);
+                _connected.TrySetResult(host.Services.GetRequiredService<IClusterClient>());
                 Log.ClusterConnected(_logger, failures);
                 return;
             }

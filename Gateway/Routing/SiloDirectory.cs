@@ -28,9 +28,6 @@ public sealed class SiloDirectory
     /// <summary>The silos requests may go to now (a snapshot).</summary>
     public IReadOnlyList<SiloEntry> Live => Volatile.Read(ref _live);
 
-    /// <summary>Whether at least one refresh has completed (before that, "none live" means "not looked yet").</summary>
-    public bool HasRefreshed { get; private set; }
-
     /// <summary>Replaces the known set with one refresh's observations, keeping entries (and their counters) by id and address.</summary>
     internal void Apply(IReadOnlyList<SiloObservation> observations)
     {
@@ -55,7 +52,6 @@ public sealed class SiloDirectory
                 next[i] = entry;
             }
             Publish(next);
-            HasRefreshed = true;
         }
     }
 

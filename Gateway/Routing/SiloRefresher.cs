@@ -28,12 +28,12 @@ internal sealed class SiloRefresher(
         try
         {
             // Nothing to ask before the client connects; the first look comes the moment it does, not a tick later.
-            await cluster.Connected.WaitAsync(stoppingToken);
+            var client = await cluster.Connected.WaitAsync(stoppingToken);
             do
             {
                 try
                 {
-                    await RefreshAsync(settings, stoppingToken);
+                    await RefreshAsync(client, settings, stoppingToken);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -48,10 +48,8 @@ internal sealed class SiloRefresher(
         }
     }
 
-    private async Task RefreshAsync(GatewayOptions settings, CancellationToken cancellationToken)
+    private async Task RefreshAsync(IClusterClient client, GatewayOptions settings, CancellationToken cancellationToken)
     {
-        if (cluster.Client is not { } client)
-            return; // not connected yet: nothing is known, so nothing is live (503 no_live_silo)
         var askedAtMs = time.GetUtcNow().ToUnixTimeMilliseconds();
         SiloEndpoint[] live;
         try

@@ -8,22 +8,22 @@ namespace OrleansBus.Silo.Api;
 /// </summary>
 public static class BusErrors
 {
-    private const string TypeBase = "https://orleansbus.dev/errors/";
-
     public static IResult Problem(int status, string code, string title, string detail, object? value = null, object? limit = null) =>
-        Results.Json(new BusProblem(TypeBase + code, title, status, detail, code, value, limit),
-            BusJsonContext.Default.BusProblem, contentType: "application/problem+json", statusCode: status);
+        Problem(BusProblem.Of(status, code, title, detail, value, limit));
 
-    public static IResult InvalidCategoryName(string? name) =>
-        Problem(400, BusErrorCodes.InvalidCategoryName, "Invalid category name",
-            CategoryName.Explain(name) ?? "Invalid category name.", Printable(name), CategoryName.MaxLength);
+    public static IResult Problem(BusProblem problem) =>
+        Results.Json(problem, BusJsonContext.Default.BusProblem, contentType: "application/problem+json", statusCode: problem.Status);
+
+    public static IResult InvalidCategoryName(string? name) => Problem(RequestTargetNames.InvalidCategoryName(name));
+
+    public static IResult InvalidGroupName(string group) => Problem(RequestTargetNames.InvalidGroupName(group));
 
     public static IResult InvalidChunkName(string? name) =>
         Problem(400, BusErrorCodes.InvalidChunkName, "Invalid chunk name",
-            "Chunk names look like <owner>-chunk<seq:000000000>.", Printable(name));
+            "Chunk names look like <owner>-chunk<seq:000000000>.", RequestTargetNames.Printable(name));
 
     public static IResult InvalidArgument(string parameter, string? value, string rule) =>
-        Problem(400, BusErrorCodes.InvalidArgument, "Invalid argument", $"{parameter}={Printable(value)} is invalid: {rule}.", Printable(value), rule);
+        Problem(400, BusErrorCodes.InvalidArgument, "Invalid argument", $"{parameter}={RequestTargetNames.Printable(value)} is invalid: {rule}.", RequestTargetNames.Printable(value), rule);
 
     public static IResult CategoryNotFound(string name) =>
         Problem(404, BusErrorCodes.CategoryNotFound, "Category not found", $"Category {name} does not exist.", name);
@@ -93,6 +93,4 @@ public static class BusErrors
         IFormattable formattable => formattable.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
         _ => value.ToString(),
     };
-
-    private static string? Printable(string? value) => RequestTargetNames.Printable(value);
 }

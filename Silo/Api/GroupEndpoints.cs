@@ -155,7 +155,7 @@ public static class GroupEndpoints
         if (!CategoryName.IsValid(category))
             return (BusErrors.InvalidCategoryName(category), null);
         if (!CategoryName.IsValid(group))
-            return (BusErrors.Problem(400, BusErrorCodes.InvalidGroupName, "Invalid group name", RequestTargetNames.GroupRule, group, CategoryName.MaxLength), null);
+            return (BusErrors.InvalidGroupName(group), null);
         if (!store.IsReady)
             return (BusErrors.NotReady(), null);
         var log = await store.FindOrOpenAsync(category, cancellationToken);

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace OrleansBus.Silo.Cluster;
 
 /// <summary>
@@ -13,11 +15,10 @@ public static class RejectedCallRetry
     public static readonly TimeSpan Budget = TimeSpan.FromSeconds(4);
 
     /// <summary>Runs <paramref name="call"/>, again after a short growing pause each time Orleans rejects it, until <paramref name="budget"/> (default <see cref="Budget"/>) is spent.</summary>
-    public static async Task<T> RunAsync<T>(Func<Task<T>> call, TimeSpan? budget = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    public static async Task<T> RunAsync<T>(Func<Task<T>> call, TimeSpan? budget = null)
     {
         var limit = budget ?? Budget;
-        time ??= TimeProvider.System;
-        var started = time.GetTimestamp();
+        var started = Stopwatch.GetTimestamp();
         var pause = TimeSpan.FromMilliseconds(50);
         while (true)
         {
@@ -25,9 +26,9 @@ public static class RejectedCallRetry
             {
                 return await call();
             }
-            catch (OrleansMessageRejectionException) when (time.GetElapsedTime(started) + pause < limit)
+            catch (OrleansMessageRejectionException) when (Stopwatch.GetElapsedTime(started) + pause < limit)
             {
-                await Task.Delay(pause, time, cancellationToken);
+                await Task.Delay(pause);
                 pause = TimeSpan.FromMilliseconds(Math.Min(pause.TotalMilliseconds * 2, 500));
             }
         }

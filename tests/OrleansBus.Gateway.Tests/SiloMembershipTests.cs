@@ -13,19 +13,12 @@ public sealed class SiloMembershipTests
     public async Task Silos_that_register_themselves_get_traffic_by_id_and_a_killed_one_is_routed_around()
     {
         using var dir = new TempDirectory("gw-selfreg");
-        var connectionString = await (await PostgresServer.SharedAsync()).CreateDatabaseAsync("gw_" + Guid.NewGuid().ToString("N")[..16]);
-        var siloSettings = new Dictionary<string, string>
-        {
-            ["Metadata"] = "postgres", ["PostgresConnectionString"] = connectionString, ["PostgresSchema"] = "bus",
-        };
+        var (siloSettings, gatewaySettings) = await GatewayCluster.NewClusterSettingsAsync("selfreg");
         await using var s1 = new SiloProcess(dir.Combine("s1", "data"), "s1", siloSettings);
         await using var s2 = new SiloProcess(dir.Combine("s2", "data"), "s2", siloSettings);
         await s1.StartAsync(); // first: it creates the schema, so the two migrations do not race
         await s2.StartAsync();
-        await using var gateway = new GatewayProcess(dir.Combine("gw", "work"), new Dictionary<string, string>
-        {
-            ["PostgresConnectionString"] = connectionString, ["PostgresSchema"] = "bus",
-        });
+        await using var gateway = new GatewayProcess(dir.Combine("gw", "work"), gatewaySettings);
         await gateway.StartAsync();
         await gateway.WaitForLiveSilosAsync(2);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
