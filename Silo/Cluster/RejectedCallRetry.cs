@@ -7,7 +7,8 @@ namespace OrleansBus.Silo.Cluster;
 /// the grain directory (or an activation it held) are rejected with "unable to connect" until membership declares it
 /// dead — about 2 s here (<see cref="Hosting.OrleansSetup.ConfigureMembership"/>) — and then resolve again. A rejected
 /// message was never processed, so sending it again cannot apply anything twice; any other failure is passed on at once.
-/// Without this, a produce to a healthy silo answered 503 for those seconds only because another silo died.
+/// Without this, a produce to a healthy silo answered 503 for those seconds only because another silo died. Used by the
+/// produce path and by the catalog and group stores, through which every category and group grain call goes.
 /// </summary>
 public static class RejectedCallRetry
 {

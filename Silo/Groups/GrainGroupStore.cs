@@ -1,5 +1,6 @@
 using OrleansBus.Contracts.Grains;
 using OrleansBus.Silo.Metadata;
+using OrleansBus.Silo.Cluster;
 
 namespace OrleansBus.Silo.Groups;
 
@@ -63,7 +64,8 @@ public sealed class GrainGroupStore(IGrainFactory grains) : IGroupStore
     {
         try
         {
-            return await call(grains.GetGrain<IConsumerGroupGrain>(GrainKeys.ConsumerGroup(category, group)));
+            // Rejected before delivery (a peer died holding the grain or its directory entry): sent again, never twice applied.
+            return await RejectedCallRetry.RunAsync(() => call(grains.GetGrain<IConsumerGroupGrain>(GrainKeys.ConsumerGroup(category, group))));
         }
         catch (Exception e) when (e is not MetadataStoreException and not OperationCanceledException)
         {

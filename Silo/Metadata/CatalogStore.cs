@@ -70,7 +70,8 @@ public sealed class CatalogStore(IMetadataStore database, IGrainFactory grains) 
     {
         try
         {
-            return await call(grains.GetGrain<ICategoryGrain>(category));
+            // Rejected before delivery (a peer died holding the grain or its directory entry): sent again, never twice applied.
+            return await RejectedCallRetry.RunAsync(() => call(grains.GetGrain<ICategoryGrain>(category)));
         }
         catch (Exception e) when (e is not MetadataStoreException)
         {
