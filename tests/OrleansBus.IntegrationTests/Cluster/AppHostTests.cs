@@ -119,7 +119,7 @@ public sealed partial class AppHostTests
         for (var attempt = 0; attempt < 50; attempt++)
         {
             var first = FreePort.Get();
-            if (first + count - 1 <= 65535 && Enumerable.Range(first + 1, count - 1).All(IsFree))
+            if (first + count - 1 <= 65535 && Enumerable.Range(first + 1, count - 1).All(FreePort.IsFree))
             {
                 return first;
             }
@@ -138,20 +138,6 @@ public sealed partial class AppHostTests
             }
         }
         throw new InvalidOperationException("FreePort kept returning a silo port.");
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 
     /// <summary>Running and not a zombie (the postmaster is reparented to an init that may never reap it).</summary>
