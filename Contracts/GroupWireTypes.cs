@@ -38,9 +38,10 @@ public sealed record NackRequest(
 /// <summary>Body of a seek: <c>{"position":"earliest"}</c>, <c>{"position":"latest"}</c> or <c>{"time":"2026-11-22T07:00:00Z"}</c>.</summary>
 /// <param name="Position"><c>earliest</c> or <c>latest</c>.</param>
 /// <param name="Time">Move to the first message appended at or after this time.</param>
+[GenerateSerializer, Immutable, Alias("orleansbus.SeekRequest")]
 public sealed record SeekRequest(
-    [property: JsonPropertyName("position")] string? Position = null,
-    [property: JsonPropertyName("time")] DateTimeOffset? Time = null);
+    [property: Id(0), JsonPropertyName("position")] string? Position = null,
+    [property: Id(1), JsonPropertyName("time")] DateTimeOffset? Time = null);
 
 /// <summary>A group's position in one chunk.</summary>
 /// <param name="Chunk">Chunk name.</param>
@@ -51,15 +52,16 @@ public sealed record SeekRequest(
 /// <param name="LeaseConsumer">Consumer holding the lease, if any.</param>
 /// <param name="LeaseExpiresAt">When that lease ends.</param>
 /// <param name="DeliveryCount">Deliveries of the current range.</param>
+[GenerateSerializer, Immutable, Alias("orleansbus.GroupChunkInfo")]
 public sealed record GroupChunkInfo(
-    [property: JsonPropertyName("chunk")] string Chunk,
-    [property: JsonPropertyName("ackedOffset")] long AckedOffset,
-    [property: JsonPropertyName("size")] long Size,
-    [property: JsonPropertyName("lagBytes")] long LagBytes,
-    [property: JsonPropertyName("lagMessages")] long LagMessages,
-    [property: JsonPropertyName("leaseConsumer")] string? LeaseConsumer,
-    [property: JsonPropertyName("leaseExpiresAt")] DateTimeOffset? LeaseExpiresAt,
-    [property: JsonPropertyName("deliveryCount")] int DeliveryCount);
+    [property: Id(0), JsonPropertyName("chunk")] string Chunk,
+    [property: Id(1), JsonPropertyName("ackedOffset")] long AckedOffset,
+    [property: Id(2), JsonPropertyName("size")] long Size,
+    [property: Id(3), JsonPropertyName("lagBytes")] long LagBytes,
+    [property: Id(4), JsonPropertyName("lagMessages")] long LagMessages,
+    [property: Id(5), JsonPropertyName("leaseConsumer")] string? LeaseConsumer,
+    [property: Id(6), JsonPropertyName("leaseExpiresAt")] DateTimeOffset? LeaseExpiresAt,
+    [property: Id(7), JsonPropertyName("deliveryCount")] int DeliveryCount);
 
 /// <summary>A group's lag in a category: totals, and per chunk not yet fully acknowledged.</summary>
 /// <param name="Group">Group name.</param>
@@ -68,10 +70,11 @@ public sealed record GroupChunkInfo(
 /// <param name="LagMessages">Messages behind.</param>
 /// <param name="OldestUnackedAgeMs">Age of the oldest unacknowledged message, in milliseconds; null when none.</param>
 /// <param name="Chunks">Per-chunk positions of chunks with anything left.</param>
+[GenerateSerializer, Immutable, Alias("orleansbus.GroupInfo")]
 public sealed record GroupInfo(
-    [property: JsonPropertyName("group")] string Group,
-    [property: JsonPropertyName("category")] string Category,
-    [property: JsonPropertyName("lagBytes")] long LagBytes,
-    [property: JsonPropertyName("lagMessages")] long LagMessages,
-    [property: JsonPropertyName("oldestUnackedAgeMs")] long? OldestUnackedAgeMs,
-    [property: JsonPropertyName("chunks")] IReadOnlyList<GroupChunkInfo> Chunks);
+    [property: Id(0), JsonPropertyName("group")] string Group,
+    [property: Id(1), JsonPropertyName("category")] string Category,
+    [property: Id(2), JsonPropertyName("lagBytes")] long LagBytes,
+    [property: Id(3), JsonPropertyName("lagMessages")] long LagMessages,
+    [property: Id(4), JsonPropertyName("oldestUnackedAgeMs")] long? OldestUnackedAgeMs,
+    [property: Id(5), JsonPropertyName("chunks")] IReadOnlyList<GroupChunkInfo> Chunks);

@@ -23,32 +23,35 @@ public sealed record ProduceResult(
 /// <param name="State"><c>active</c>, <c>sealed</c>, <c>archived</c>, <c>expired</c> or <c>corrupt</c>.</param>
 /// <param name="Size">Readable size in bytes (final once sealed).</param>
 /// <param name="Messages">Number of messages in the readable size.</param>
+[GenerateSerializer, Immutable, Alias("orleansbus.ChunkInfo")]
 public sealed record ChunkInfo(
-    [property: JsonPropertyName("name")] string Name,
-    [property: JsonPropertyName("owner")] string Owner,
-    [property: JsonPropertyName("state")] string State,
-    [property: JsonPropertyName("size")] long Size,
-    [property: JsonPropertyName("messages")] long Messages);
+    [property: Id(0), JsonPropertyName("name")] string Name,
+    [property: Id(1), JsonPropertyName("owner")] string Owner,
+    [property: Id(2), JsonPropertyName("state")] string State,
+    [property: Id(3), JsonPropertyName("size")] long Size,
+    [property: Id(4), JsonPropertyName("messages")] long Messages);
 
 /// <summary>A category's settings, as read and written by <c>GET/PUT /v1/categories/{c}</c>.</summary>
 /// <param name="Name">The category name.</param>
 /// <param name="MaxChunkBytes">Size at which the active chunk is sealed.</param>
 /// <param name="MaxChunkAgeMs">Age in milliseconds after which a non-empty active chunk is sealed.</param>
 /// <param name="DefaultDurability">Durability of a produce that names none: <c>page-cache</c> or <c>fsync</c>.</param>
+[GenerateSerializer, Immutable, Alias("orleansbus.CategoryInfo")]
 public sealed record CategoryInfo(
-    [property: JsonPropertyName("name")] string Name,
-    [property: JsonPropertyName("maxChunkBytes")] long MaxChunkBytes,
-    [property: JsonPropertyName("maxChunkAgeMs")] long MaxChunkAgeMs,
-    [property: JsonPropertyName("defaultDurability")] string DefaultDurability);
+    [property: Id(0), JsonPropertyName("name")] string Name,
+    [property: Id(1), JsonPropertyName("maxChunkBytes")] long MaxChunkBytes,
+    [property: Id(2), JsonPropertyName("maxChunkAgeMs")] long MaxChunkAgeMs,
+    [property: Id(3), JsonPropertyName("defaultDurability")] string DefaultDurability);
 
 /// <summary>Body of <c>PUT /v1/categories/{c}</c>: every field is optional; missing ones keep their value.</summary>
 /// <param name="MaxChunkBytes">Size at which the active chunk is sealed.</param>
 /// <param name="MaxChunkAgeMs">Age in milliseconds after which a non-empty active chunk is sealed.</param>
 /// <param name="DefaultDurability">Durability of a produce that names none.</param>
+[GenerateSerializer, Immutable, Alias("orleansbus.CategorySettingsUpdate")]
 public sealed record CategorySettingsUpdate(
-    [property: JsonPropertyName("maxChunkBytes")] long? MaxChunkBytes,
-    [property: JsonPropertyName("maxChunkAgeMs")] long? MaxChunkAgeMs,
-    [property: JsonPropertyName("defaultDurability")] string? DefaultDurability);
+    [property: Id(0), JsonPropertyName("maxChunkBytes")] long? MaxChunkBytes,
+    [property: Id(1), JsonPropertyName("maxChunkAgeMs")] long? MaxChunkAgeMs,
+    [property: Id(2), JsonPropertyName("defaultDurability")] string? DefaultDurability);
 
 /// <summary>An RFC 9457 problem document with the bus's stable error code and the failing value and limit.</summary>
 /// <param name="Type">A URI naming the error kind.</param>

@@ -4,8 +4,9 @@ using Orleans.Serialization.Buffers;
 namespace OrleansBus.Contracts.Grains;
 
 /// <summary>
-/// The bus's front door for Orleans clients (.NET services using <c>OrleansBusClient</c>): produce, poll, ack and nack as
-/// grain calls, with the same validation and the same error codes as the HTTP API. A stateless worker: each activation
+/// The bus's front door for Orleans clients (.NET services using <c>OrleansBusClient</c>, and the REST gateway): produce,
+/// poll, ack, nack, listings, settings, lag and seek as grain calls, with the same validation and the same error codes as
+/// the HTTP API. A stateless worker: each activation
 /// runs on the silo whose Orleans gateway received the call, so a produced batch crosses the network once, into the silo
 /// that writes it (its own chunk grain of the category). Clients spread calls over several keys; Orleans maps each key
 /// to one gateway connection, so the keys spread over the silos. Refusals come back as a <see cref="BusFault"/>, never as
@@ -32,7 +33,35 @@ public interface IBusEdgeGrain : IGrainWithIntegerKey
     /// <summary>Gives a delivery back, available again after <paramref name="delayMs"/>; null when done.</summary>
     [Alias("nack")]
     Task<BusFault?> NackAsync(string category, string group, string delivery, long delayMs, string? reason);
+
+    /// <summary>Every category of the cluster with its settings (<c>GET /v1/categories</c>).</summary>
+    [Alias("list-categories")]
+    Task<EdgeReply<CategoryInfo[]>> ListCategoriesAsync();
+
+    /// <summary>One category's settings (<c>GET /v1/categories/{c}</c>).</summary>
+    [Alias("get-category")]
+    Task<EdgeReply<CategoryInfo>> GetCategoryAsync(string category);
+
+    /// <summary>Creates a category or changes its settings; missing fields keep their value (<c>PUT /v1/categories/{c}</c>).</summary>
+    [Alias("put-category")]
+    Task<EdgeReply<CategoryInfo>> PutCategoryAsync(string category, CategorySettingsUpdate update);
+
+    /// <summary>Every chunk of a category, every silo's, oldest first (<c>GET /v1/categories/{c}/chunks</c>).</summary>
+    [Alias("list-chunks")]
+    Task<EdgeReply<ChunkInfo[]>> ListChunksAsync(string category);
+
+    /// <summary>A group's lag in a category (<c>GET /v1/categories/{c}/groups/{g}</c>).</summary>
+    [Alias("get-group")]
+    Task<EdgeReply<GroupInfo>> GetGroupAsync(string category, string group);
+
+    /// <summary>Moves a group to the earliest or latest message or to a time, and answers its lag after the move.</summary>
+    [Alias("seek")]
+    Task<EdgeReply<GroupInfo>> SeekAsync(string category, string group, SeekRequest seek);
 }
+
+/// <summary>A control call's answer: its <see cref="Value"/>, or why it was refused; <see cref="Silo"/> names the silo that served.</summary>
+[GenerateSerializer, Immutable, Alias("orleansbus.EdgeReply`1")]
+public sealed record EdgeReply<T>([property: Id(0)] BusFault? Fault, [property: Id(1)] T? Value, [property: Id(2)] string Silo);
 
 /// <summary>What a produce must wait for: null <see cref="Fsync"/> means the category's default durability.</summary>
 [GenerateSerializer, Immutable, Alias("orleansbus.EdgeProduceOptions")]
@@ -82,11 +111,12 @@ public sealed record EdgeDelivery(
     [property: Id(5)] int DeliveryCount,
     [property: Id(6)] byte[] Data);
 
-/// <summary>A refusal, exactly as the HTTP API would answer it: the status, the stable code, the detail, the value and the limit.</summary>
+/// <summary>A refusal, exactly as the HTTP API would answer it: the status, the stable code, the detail, the value, the limit and the title.</summary>
 [GenerateSerializer, Immutable, Alias("orleansbus.BusFault")]
 public sealed record BusFault(
     [property: Id(0)] int Status,
     [property: Id(1)] string Code,
     [property: Id(2)] string Detail,
     [property: Id(3)] string? Value,
-    [property: Id(4)] string? Limit);
+    [property: Id(4)] string? Limit,
+    [property: Id(5)] string? Title = null);

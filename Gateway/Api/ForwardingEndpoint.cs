@@ -177,7 +177,7 @@ internal sealed partial class ForwardingEndpoint(
     }
 
     // The raw target keeps the path and query exactly as the client sent them (escapes included).
-    private static string RawTarget(HttpContext context)
+    internal static string RawTarget(HttpContext context)
     {
         var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
         return string.IsNullOrEmpty(target) || target[0] != '/'

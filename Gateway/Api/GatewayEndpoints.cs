@@ -24,6 +24,7 @@ public static class GatewayEndpoints
             return Results.Json(listing, GatewayJsonContext.Default.SiloListingArray);
         });
 
+        ControlEndpoints.Map(app);
         // Map (no method constraint): every method passes through and the silo decides what it allows.
         RequestDelegate forward = context => context.RequestServices.GetRequiredService<ForwardingEndpoint>().HandleAsync(context);
         app.Map("/v1/{**rest}", forward);

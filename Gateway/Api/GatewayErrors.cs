@@ -30,6 +30,14 @@ internal static class GatewayErrors
         return Problem(502, BusErrorCodes.SiloUnreachable, "Silo unreachable", detail, tried);
     }
 
+    public static IResult ClusterUnavailable(string what, bool mayHaveTakenEffect)
+    {
+        var detail = mayHaveTakenEffect
+            ? $"The cluster did not answer ({what}); the request may or may not have taken effect; retry."
+            : $"The cluster could not serve the request ({what}); nothing was done; retry.";
+        return Problem(503, BusErrorCodes.ClusterUnavailable, "Cluster unavailable", detail, what);
+    }
+
     public static IResult NotFound(HttpContext http) =>
         Problem(404, "not_found", "Not found", $"No endpoint at {http.Request.Method} {http.Request.Path}.", http.Request.Path.Value);
 }

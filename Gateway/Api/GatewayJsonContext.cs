@@ -14,9 +14,17 @@ public sealed record SiloListing(
     [property: JsonPropertyName("live")] bool Live,
     [property: JsonPropertyName("outstanding")] int Outstanding);
 
-/// <summary>Source-generated JSON for what the gateway itself writes (problems, the silo listing).</summary>
+/// <summary>Source-generated JSON for what the gateway itself reads and writes (problems, the silo listing, the control calls' bodies and replies).</summary>
 [JsonSerializable(typeof(BusProblem))]
 [JsonSerializable(typeof(SiloListing[]))]
+[JsonSerializable(typeof(CategoryInfo))]
+[JsonSerializable(typeof(CategoryInfo[]))]
+[JsonSerializable(typeof(CategorySettingsUpdate))]
+[JsonSerializable(typeof(ChunkInfo[]))]
+[JsonSerializable(typeof(GroupInfo))]
+[JsonSerializable(typeof(AckRequest))]
+[JsonSerializable(typeof(NackRequest))]
+[JsonSerializable(typeof(SeekRequest))]
 [JsonSerializable(typeof(int))]
 [JsonSerializable(typeof(string))]
 internal sealed partial class GatewayJsonContext : JsonSerializerContext;

@@ -31,6 +31,7 @@ public static class GatewaySetup
         builder.Services.AddSingleton<SiloClient>();
         builder.Services.AddSingleton<WriterSets>();
         builder.Services.AddSingleton<ForwardingEndpoint>();
+        builder.Services.AddSingleton<ControlEndpoints>();
         builder.Services.AddSingleton<ClusterConnection>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterConnection>());
         builder.Services.AddHostedService<SiloRefresher>();

@@ -13,7 +13,7 @@ public static class BusApi
 
         var v1 = app.MapGroup("/v1/categories");
         v1.MapGet("", CategoryEndpoints.ListAsync);
-        v1.MapGet("/{category}", CategoryEndpoints.Get);
+        v1.MapGet("/{category}", CategoryEndpoints.GetAsync);
         v1.MapPut("/{category}", CategoryEndpoints.PutAsync);
         v1.MapPost("/{category}/messages", ProduceEndpoint.HandleAsync);
         v1.MapGet("/{category}/chunks", ChunkEndpoints.ListAsync);

@@ -22,8 +22,7 @@ public static class BusErrors
         Problem(400, BusErrorCodes.InvalidChunkName, "Invalid chunk name",
             "Chunk names look like <owner>-chunk<seq:000000000>.", RequestTargetNames.Printable(name));
 
-    public static IResult InvalidArgument(string parameter, string? value, string rule) =>
-        Problem(400, BusErrorCodes.InvalidArgument, "Invalid argument", $"{parameter}={RequestTargetNames.Printable(value)} is invalid: {rule}.", RequestTargetNames.Printable(value), rule);
+    public static IResult InvalidArgument(string parameter, string? value, string rule) => Problem(RequestBodies.InvalidArgument(parameter, value, rule));
 
     public static IResult CategoryNotFound(string name) =>
         Problem(404, BusErrorCodes.CategoryNotFound, "Category not found", $"Category {name} does not exist.", name);
@@ -84,8 +83,13 @@ public static class BusErrors
     /// clients' door answers with the same catalogue as HTTP).
     /// </summary>
     public static Contracts.Grains.BusFault ToFault(IResult result) => result is IValueHttpResult<BusProblem> { Value: { } problem }
-        ? new Contracts.Grains.BusFault(problem.Status, problem.Code, problem.Detail, Text(problem.Value), Text(problem.Limit))
-        : new Contracts.Grains.BusFault(500, BusErrorCodes.Internal, "The request failed with an unexpected answer.", null, null);
+        ? new Contracts.Grains.BusFault(problem.Status, problem.Code, problem.Detail, Text(problem.Value), Text(problem.Limit), problem.Title)
+        : new Contracts.Grains.BusFault(500, BusErrorCodes.Internal, "The request failed with an unexpected answer.", null, null, "Internal error");
+
+    /// <summary>An endpoint's answer as a grain reply: its JSON value, or the refusal it made.</summary>
+    public static Contracts.Grains.EdgeReply<T> ToReply<T>(IResult result, string silo) => result is IValueHttpResult<T> { Value: { } value }
+        ? new Contracts.Grains.EdgeReply<T>(null, value, silo)
+        : new Contracts.Grains.EdgeReply<T>(ToFault(result), default, silo);
 
     private static string? Text(object? value) => value switch
     {

@@ -27,11 +27,12 @@ public static class CategoryEndpoints
         return Results.Json(infos, BusJsonContext.Default.CategoryInfoArray);
     }
 
-    public static IResult Get(string category, LogStore store)
+    public static async Task<IResult> GetAsync(string category, LogStore store, CancellationToken cancellationToken)
     {
         if (!CategoryName.IsValid(category))
             return BusErrors.InvalidCategoryName(category);
-        var log = store.Find(category);
+        // Also a category another silo created: any silo (and the gateway's pick of one) answers the same.
+        var log = await store.FindOrOpenAsync(category, cancellationToken);
         return log is null ? BusErrors.CategoryNotFound(category) : Results.Json(ToInfo(log.Settings), BusJsonContext.Default.CategoryInfo);
     }
 
@@ -39,22 +40,18 @@ public static class CategoryEndpoints
     {
         if (!CategoryName.IsValid(category))
             return BusErrors.InvalidCategoryName(category);
-        CategorySettingsUpdate? update;
-        try
-        {
-            update = http.Request.ContentLength == 0
-                ? new CategorySettingsUpdate(null, null, null)
-                : await http.Request.ReadFromJsonAsync(BusJsonContext.Default.CategorySettingsUpdate, http.RequestAborted);
-        }
-        catch (System.Text.Json.JsonException e)
-        {
-            return BusErrors.InvalidArgument("body", null, "a JSON object with maxChunkBytes, maxChunkAgeMs, defaultDurability: " + e.Message);
-        }
-        catch (InvalidOperationException e)
-        {
-            return BusErrors.InvalidArgument("content-type", http.Request.ContentType, "application/json: " + e.Message);
-        }
-        update ??= new CategorySettingsUpdate(null, null, null);
+        var (update, error) = await RequestBodies.ReadSettingsAsync(http.Request.Body, http.Request.ContentLength, http.Request.ContentType,
+            BusJsonContext.Default.CategorySettingsUpdate, http.RequestAborted);
+        if (error is not null)
+            return BusErrors.Problem(error);
+        return await ApplySettingsAsync(category, update!, store, http.RequestAborted);
+    }
+
+    /// <summary>Checks <paramref name="update"/> whole, then creates the category or changes its settings.</summary>
+    public static async Task<IResult> ApplySettingsAsync(string category, CategorySettingsUpdate update, LogStore store, CancellationToken cancellationToken)
+    {
+        if (!CategoryName.IsValid(category))
+            return BusErrors.InvalidCategoryName(category);
         if (update.MaxChunkBytes is < MinChunkBytes)
             return BusErrors.InvalidArgument("maxChunkBytes", update.MaxChunkBytes.ToString(), $"at least {MinChunkBytes}");
         if (update.MaxChunkAgeMs is < MinChunkAgeMs)
@@ -69,7 +66,7 @@ public static class CategoryEndpoints
             MaxChunkAgeMs = update.MaxChunkAgeMs ?? current.MaxChunkAgeMs,
             DefaultDurability = update.DefaultDurability ?? current.DefaultDurability,
         };
-        var log = await store.PutSettingsAsync(next, http.RequestAborted);
+        var log = await store.PutSettingsAsync(next, cancellationToken);
         return Results.Json(ToInfo(log.Settings), BusJsonContext.Default.CategoryInfo);
     }
 

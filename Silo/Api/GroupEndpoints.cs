@@ -108,12 +108,16 @@ public static class GroupEndpoints
     internal static IResult? Range(string name, int value, int min, int max) =>
         value >= min && value <= max ? null : BusErrors.InvalidArgument(name, value.ToString(CultureInfo.InvariantCulture), $"an integer from {min} to {max}");
 
-    public static async Task<IResult> StatusAsync(HttpContext http, string category, string group, LogStore store, ConsumerGroups groups)
+    public static Task<IResult> StatusAsync(HttpContext http, string category, string group, LogStore store, ConsumerGroups groups) =>
+        GroupStatusAsync(category, group, store, groups, http.RequestAborted);
+
+    /// <summary>The group's lag, or why not (bad names, an unknown category, a group that never polled it).</summary>
+    internal static async Task<IResult> GroupStatusAsync(string category, string group, LogStore store, ConsumerGroups groups, CancellationToken cancellationToken)
     {
-        var (error, log) = await ResolveAsync(category, group, store, http.RequestAborted);
+        var (error, log) = await ResolveAsync(category, group, store, cancellationToken);
         if (error is not null)
             return error;
-        var status = await groups.StatusAsync(log!, group, http.RequestAborted);
+        var status = await groups.StatusAsync(log!, group, cancellationToken);
         if (status is null)
             return GroupNotFound(category, group);
         var chunks = new GroupChunkInfo[status.Chunks.Count];
@@ -133,8 +137,17 @@ public static class GroupEndpoints
         var (body, bodyError) = await ReadBodyAsync(http, BusJsonContext.Default.SeekRequest);
         if (bodyError is not null)
             return bodyError;
+        return await ApplySeekAsync(category, group, body!, store, groups, http.RequestAborted);
+    }
+
+    /// <summary>Applies a seek (earliest, latest or a time, exactly one) and answers the group's lag after it.</summary>
+    internal static async Task<IResult> ApplySeekAsync(string category, string group, SeekRequest body, LogStore store, ConsumerGroups groups, CancellationToken cancellationToken)
+    {
+        var (error, log) = await ResolveAsync(category, group, store, cancellationToken);
+        if (error is not null)
+            return error;
         SeekTarget target;
-        if (body!.Time is not null && body.Position is null)
+        if (body.Time is not null && body.Position is null)
             target = SeekTarget.Time;
         else if (body.Time is null && body.Position == "earliest")
             target = SeekTarget.Earliest;
@@ -142,8 +155,8 @@ public static class GroupEndpoints
             target = SeekTarget.Latest;
         else
             return BusErrors.InvalidArgument("position", body.Position, "either \"position\":\"earliest\"|\"latest\" or \"time\":\"<RFC 3339>\"");
-        await groups.SeekAsync(log!, group, target, body.Time, http.RequestAborted);
-        return await StatusAsync(http, category, group, store, groups);
+        await groups.SeekAsync(log!, group, target, body.Time, cancellationToken);
+        return await GroupStatusAsync(category, group, store, groups, cancellationToken);
     }
 
     /// <summary>
@@ -179,15 +192,8 @@ public static class GroupEndpoints
     private static async Task<(T? Body, IResult? Error)> ReadBodyAsync<T>(HttpContext http, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
         where T : class
     {
-        try
-        {
-            var body = await System.Text.Json.JsonSerializer.DeserializeAsync(http.Request.Body, type, http.RequestAborted);
-            return body is null ? (null, BusErrors.InvalidArgument("body", null, "a JSON object")) : (body, null);
-        }
-        catch (System.Text.Json.JsonException e)
-        {
-            return (null, BusErrors.InvalidArgument("body", null, "a JSON object: " + e.Message));
-        }
+        var (body, error) = await RequestBodies.ReadObjectAsync(http.Request.Body, type, http.RequestAborted);
+        return (body, error is null ? null : BusErrors.Problem(error));
     }
 
     /// <summary>Parses an optional integer query value; always assigns <paramref name="value"/> (the fallback when absent or bad).</summary>

@@ -78,7 +78,7 @@ public static class ProduceEndpoint
         var writer = grains.GetGrain<IChunkWriterGrain>(GrainKeys.ChunkWriter(category, siloId));
         var local = new LocalBatch(batch.Body, batch.Messages, batch.Crc, System.Diagnostics.Activity.Current?.Context ?? default);
         // The writer is on this silo, but finding it goes through the grain directory, part of which a dead peer held.
-        var outcome = await Cluster.RejectedCallRetry.RunAsync(() => writer.AppendAsync(local, new AppendOptions(fsync, replicas)));
+        var outcome = await RejectedCallRetry.RunAsync(() => writer.AppendAsync(local, new AppendOptions(fsync, replicas)));
         return outcome.Status switch
         {
             AppendStatus.Ok => Results.Json(

@@ -19,7 +19,8 @@ namespace OrleansBus.Silo.Grains;
 [StatelessWorker(1)]
 [Reentrant]
 internal sealed class BusEdgeGrain(
-    LogStore store, Replication.Replicator replicator, ConsumerGroups groups, IGrainFactory grains, IOptions<BusOptions> options) : Grain, IBusEdgeGrain
+    LogStore store, Replication.Replicator replicator, ConsumerGroups groups, Cluster.ClusterReads reads, IGrainFactory grains, IOptions<BusOptions> options,
+    [FromKeyedServices(Metadata.CatalogStore.DatabaseKey)] Metadata.IMetadataStore database) : Grain, IBusEdgeGrain
 {
     public async Task<EdgeProduceReply> ProduceAsync(string category, PooledBuffer batch, EdgeProduceOptions produce)
     {
@@ -112,6 +113,37 @@ internal sealed class BusEdgeGrain(
         catch (Exception e) when (GrainFailureTranslation.Translate(e) is { } unavailable)
         {
             return BusErrors.ToFault(unavailable);
+        }
+    }
+
+    public Task<EdgeReply<CategoryInfo[]>> ListCategoriesAsync() =>
+        ReplyAsync<CategoryInfo[]>(() => CategoryEndpoints.ListAsync(store, database, CancellationToken.None));
+
+    public Task<EdgeReply<CategoryInfo>> GetCategoryAsync(string category) =>
+        ReplyAsync<CategoryInfo>(() => CategoryEndpoints.GetAsync(category, store, CancellationToken.None));
+
+    public Task<EdgeReply<CategoryInfo>> PutCategoryAsync(string category, CategorySettingsUpdate update) =>
+        ReplyAsync<CategoryInfo>(() => CategoryEndpoints.ApplySettingsAsync(category, update ?? new CategorySettingsUpdate(null, null, null), store, CancellationToken.None));
+
+    public Task<EdgeReply<ChunkInfo[]>> ListChunksAsync(string category) =>
+        ReplyAsync<ChunkInfo[]>(() => ChunkEndpoints.ListAsync(category, store, reads, CancellationToken.None));
+
+    public Task<EdgeReply<GroupInfo>> GetGroupAsync(string category, string group) =>
+        ReplyAsync<GroupInfo>(() => GroupEndpoints.GroupStatusAsync(category, group, store, groups, CancellationToken.None));
+
+    public Task<EdgeReply<GroupInfo>> SeekAsync(string category, string group, SeekRequest seek) =>
+        ReplyAsync<GroupInfo>(() => GroupEndpoints.ApplySeekAsync(category, group, seek ?? new SeekRequest(), store, groups, CancellationToken.None));
+
+    /// <summary>Runs the HTTP API's own endpoint and hands back its value or its refusal; grain failures become the same 503s.</summary>
+    private async Task<EdgeReply<T>> ReplyAsync<T>(Func<Task<IResult>> endpoint)
+    {
+        try
+        {
+            return BusErrors.ToReply<T>(await endpoint(), store.SiloId);
+        }
+        catch (Exception e) when (GrainFailureTranslation.Translate(e) is { } unavailable)
+        {
+            return new EdgeReply<T>(BusErrors.ToFault(unavailable), default, store.SiloId);
         }
     }
 

@@ -1,4 +1,4 @@
-using OrleansBus.Silo.Cluster;
+using OrleansBus.Contracts.Grains;
 
 namespace OrleansBus.Silo.Tests.Cluster;
 
@@ -36,6 +36,24 @@ public sealed class RejectedCallRetryTests
             throw Rejection("still unreachable");
         }, budget: TimeSpan.FromMilliseconds(300)));
         Assert.InRange(calls, 2, 10); // retried, and then given up
+    }
+
+    [Fact]
+    public async Task A_narrower_rule_retries_only_what_it_accepts()
+    {
+        var calls = 0;
+        // SiloUnavailableException is a rejection too, but the silo may have run the call: not retried under NeverDelivered.
+        await Assert.ThrowsAsync<Orleans.Runtime.SiloUnavailableException>(() => RejectedCallRetry.RunAsync<int>(() =>
+        {
+            calls++;
+            throw new Orleans.Runtime.SiloUnavailableException("went away mid-call");
+        }, retryable: RejectedCallRetry.NeverDelivered));
+        Assert.Equal(1, calls);
+
+        calls = 0;
+        var answer = await RejectedCallRetry.RunAsync(() =>
+            ++calls == 1 ? throw Rejection("Unable to connect to endpoint") : Task.FromResult(7), retryable: RejectedCallRetry.NeverDelivered);
+        Assert.Equal((7, 2), (answer, calls));
     }
 
     // Orleans creates these itself (its constructors are not public); the test makes one the same way it would arrive.
