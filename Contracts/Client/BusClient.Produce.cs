@@ -23,8 +23,14 @@ public sealed partial class BusClient
     public Task<ProduceResult> ProduceAsync(string category, ReadOnlyMemory<byte> batch, Durability? durability = null, CancellationToken cancellationToken = default)
     {
         var path = "v1/categories/" + Segment(category, "category") + "/messages";
+        var query = '?';
         if ((durability ?? Options.DefaultDurability) is { } chosen)
-            path += "?durability=" + chosen.ToWire();
+        {
+            path += query + "durability=" + chosen.ToWire();
+            query = '&';
+        }
+        if (Options.MinSyncReplicas > 0)
+            path += query + "min_sync_replicas=" + Options.MinSyncReplicas.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return ExecuteAsync(
             endpoint =>
             {

@@ -21,6 +21,13 @@ public sealed class BusClientOptions
     /// <summary>Durability of a produce that names none; null leaves it to the category's default on the server.</summary>
     public Durability? DefaultDurability { get; set; }
 
+    /// <summary>
+    /// Replicas (other silos) that must hold each produced batch before it is acknowledged (<c>min_sync_replicas</c>);
+    /// 0, the default, waits for none. A produce the cluster cannot meet fails with code <c>not_enough_replicas</c> and
+    /// writes nothing.
+    /// </summary>
+    public int MinSyncReplicas { get; set; }
+
     /// <summary>How long one request may take (a poll may take <see cref="ConsumeOptions.WaitTime"/> longer). Default 30 s.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -37,6 +44,8 @@ public sealed class BusClientOptions
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
+        if (MinSyncReplicas < 0)
+            errors.Add($"MinSyncReplicas: {MinSyncReplicas} is invalid: 0 or more.");
         if (Endpoints.Count == 0)
             errors.Add("Endpoints: at least one silo or gateway URI is required, e.g. OrleansBus:Endpoints:0=http://127.0.0.1:8080.");
         for (var i = 0; i < Endpoints.Count; i++)

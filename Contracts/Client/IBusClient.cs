@@ -22,6 +22,27 @@ public interface IBusClient
 
     /// <summary>Long polls one after another, yielding each delivery (see <see cref="BusClient.ConsumeAsync"/>).</summary>
     IAsyncEnumerable<BusDelivery> ConsumeAsync(string category, string group, ConsumeOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Lists the categories with their settings.</summary>
+    Task<IReadOnlyList<CategoryInfo>> ListCategoriesAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Reads a category's settings.</summary>
+    Task<CategoryInfo> GetCategoryAsync(string category, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates a category with these settings, or changes an existing one's; null fields keep their value.</summary>
+    Task<CategoryInfo> PutCategoryAsync(string category, CategorySettingsUpdate settings, CancellationToken cancellationToken = default);
+
+    /// <summary>Lists a category's chunks, oldest first.</summary>
+    Task<IReadOnlyList<ChunkInfo>> ListChunksAsync(string category, CancellationToken cancellationToken = default);
+
+    /// <summary>A group's lag in a category.</summary>
+    Task<GroupInfo> GetGroupAsync(string category, string group, CancellationToken cancellationToken = default);
+
+    /// <summary>Moves a group to the earliest or the latest data, dropping its leases; returns its lag after the move.</summary>
+    Task<GroupInfo> SeekAsync(string category, string group, SeekPosition position, CancellationToken cancellationToken = default);
+
+    /// <summary>Moves a group to the first message appended at or after <paramref name="time"/>; returns its lag after the move.</summary>
+    Task<GroupInfo> SeekAsync(string category, string group, DateTimeOffset time, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Sends a producer's batches (the transport behind a <see cref="BusProducer"/>).</summary>

@@ -17,7 +17,7 @@ namespace OrleansBus.Client;
 /// <see cref="BusTimeoutException"/> or <see cref="BusUnavailableException"/>: a produce may then have been written
 /// (at-least-once, as over REST).</para>
 /// </remarks>
-public sealed class OrleansBusClient : IBusClient, IBatchSender, IDeliverySettler, IAsyncDisposable
+public sealed partial class OrleansBusClient : IBusClient, IBatchSender, IDeliverySettler, IAsyncDisposable
 {
     private readonly IGrainFactory _grains;
     private readonly ProducerSet _producers = new();
@@ -48,7 +48,7 @@ public sealed class OrleansBusClient : IBusClient, IBatchSender, IDeliverySettle
             Durability.Fsync => true,
             Durability.PageCache => false,
             _ => null,
-        }, 0);
+        }, Options.MinSyncReplicas);
         for (var attempt = 0; ; attempt++)
         {
             // Ownership of the buffer passes to the call (the grain returns it to the pool); a retry sends a fresh one.

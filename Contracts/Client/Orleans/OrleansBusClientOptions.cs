@@ -12,6 +12,13 @@ public sealed class OrleansBusClientOptions
     public Durability? DefaultDurability { get; set; }
 
     /// <summary>
+    /// Replicas (other silos) that must hold each produced batch before it is acknowledged (<c>min_sync_replicas</c>);
+    /// 0, the default, waits for none. A produce the cluster cannot meet fails with code <c>not_enough_replicas</c> and
+    /// writes nothing.
+    /// </summary>
+    public int MinSyncReplicas { get; set; }
+
+    /// <summary>
     /// How many keys of the stateless front-door grain the client spreads its calls over. Orleans routes each key through
     /// one of its gateway connections and the grain runs on that gateway's silo, so more keys spread the load over more
     /// silos. Default 16.
@@ -31,6 +38,8 @@ public sealed class OrleansBusClientOptions
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
+        if (MinSyncReplicas < 0)
+            errors.Add($"MinSyncReplicas: {MinSyncReplicas} is invalid: 0 or more.");
         if (DoorKeys is < 1 or > 1024)
             errors.Add($"DoorKeys: {DoorKeys} is invalid: 1 to 1024.");
         Producer.Validate("Producer:", errors);

@@ -112,4 +112,44 @@ public sealed class OrleansClientTests
         var at = message.IndexOf("\"n\":", StringComparison.Ordinal) + 4;
         return int.Parse(message.AsSpan(at, message.Length - at - 1), System.Globalization.CultureInfo.InvariantCulture);
     }
+
+    [Fact]
+    public async Task Admin_calls_and_min_sync_replicas_through_grains_answer_as_the_REST_client_does()
+    {
+        await using var cluster = await TestCluster.StartAsync("orleans-client-admin", silos: 3);
+        await using var orleans = await ClusterClient.ConnectAsync(cluster);
+        var grains = new OrleansBusClient(orleans.Client, new OrleansBusClientOptions { MinSyncReplicas = 1 });
+        await using var rest = new BusClient(new BusClientOptions { Endpoints = { new Uri(cluster.Silos[1].BaseUrl) }, MinSyncReplicas = 1 });
+
+        var settings = await grains.PutCategoryAsync("admin", new CategorySettingsUpdate(4096, null, "fsync"));
+        Assert.Equal((4096L, "fsync"), (settings.MaxChunkBytes, settings.DefaultDurability));
+        Assert.Equal(settings, await rest.GetCategoryAsync("admin"));
+        Assert.Contains(settings, await grains.ListCategoriesAsync());
+
+        // min_sync_replicas travels with each produce, on either transport.
+        Assert.Equal("replicas:1", (await grains.ProduceAsync("admin", "a\nb\n")).Durability);
+        Assert.Equal("replicas:1", (await rest.ProduceAsync("admin", "c\n")).Durability);
+        Assert.Equal(await rest.ListChunksAsync("admin"), await grains.ListChunksAsync("admin"));
+
+        var delivery = await grains.PollAsync("admin", "g", new ConsumeOptions { WaitTime = TimeSpan.FromSeconds(5) });
+        Assert.NotNull(delivery);
+        await delivery.AckAsync();
+        var lag = await grains.GetGroupAsync("admin", "g");
+        Assert.Equal(3 - delivery.Count, lag.LagMessages);
+        Assert.Equal(3, (await grains.SeekAsync("admin", "g", SeekPosition.Earliest)).LagMessages);
+        Assert.Equal(3, (await rest.GetGroupAsync("admin", "g")).LagMessages);
+
+        // Refusals are the REST client's typed exceptions, with the same codes, values and limits.
+        var tooMany = new OrleansBusClient(orleans.Client, new OrleansBusClientOptions { MinSyncReplicas = 5 });
+        var refused = await Assert.ThrowsAsync<BusException>(() => tooMany.ProduceAsync("admin", "d\n"));
+        Assert.Equal((503, BusErrorCodes.NotEnoughReplicas, "5"), (refused.Status, refused.Code, refused.Value));
+        var badSize = await Assert.ThrowsAsync<BusException>(() => grains.PutCategoryAsync("admin", new CategorySettingsUpdate(10, null, null)));
+        Assert.Equal((400, BusErrorCodes.InvalidArgument, "10"), (badSize.Status, badSize.Code, badSize.Value));
+        Assert.Equal(4096, (await grains.GetCategoryAsync("admin")).MaxChunkBytes);
+        var noGroup = await Assert.ThrowsAsync<BusNotFoundException>(() => grains.GetGroupAsync("admin", "never"));
+        Assert.Equal(BusErrorCodes.GroupNotFound, noGroup.Code);
+        Assert.Equal(3, (await rest.ListChunksAsync("admin")).Sum(c => c.Messages)); // the refused produce wrote nothing
+        var negative = Assert.Throws<ArgumentException>(() => new OrleansBusClient(orleans.Client, new OrleansBusClientOptions { MinSyncReplicas = -1 }));
+        Assert.Contains("MinSyncReplicas: -1", negative.Message, StringComparison.Ordinal);
+    }
 }
