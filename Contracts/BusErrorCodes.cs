@@ -41,6 +41,8 @@ public static class BusErrorCodes
     public const string ReplicationTimeout = "replication_timeout";
     /// <summary>503: the chunk is archived, its local copy was dropped and the archive cannot be reached; retry later.</summary>
     public const string ArchiveUnavailable = "archive_unavailable";
+    /// <summary>503: the chunk is archived, no silo's local copy is left, and the archive lost it; an operator must restore it.</summary>
+    public const string ArchiveMissing = "archive_missing";
     /// <summary>503: a partial ack of a chunk held by another silo; send it to the silo that served the poll.</summary>
     public const string ChunkNotLocal = "chunk_not_local";
     /// <summary>503: the chunk failed its checksum check and is quarantined.</summary>

@@ -68,6 +68,10 @@ public static class BusErrors
         Problem(503, BusErrorCodes.ArchiveUnavailable, "Archive unavailable",
             $"Chunk {chunk} of {category} is archived and the archive cannot be reached; retry later.", chunk);
 
+    public static IResult ArchiveMissing(string category, string chunk) =>
+        Problem(503, BusErrorCodes.ArchiveMissing, "Archive missing",
+            $"Chunk {chunk} of {category} is archived, but the archive no longer holds it and no local copy is left; an operator was alerted (log and orleansbus.archive.missing).", chunk);
+
     public static IResult SiloFenced(string category, string chunk, long offset) =>
         Problem(503, BusErrorCodes.SiloFenced, "Silo fenced",
             $"The batch was written to {category}/{chunk} at offset {offset}, but this silo could not confirm it is still a cluster member, so it is not acknowledged; retry (it may be kept twice).", chunk);

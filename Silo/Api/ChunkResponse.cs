@@ -8,7 +8,8 @@ namespace OrleansBus.Silo.Api;
 /// <summary>
 /// Writes a raw read (v1 and chukcha's /read): up to <c>maxBytes</c> from <c>offset</c>, cut to the last newline,
 /// with <c>Bus-Next-Offset</c>. A chunk whose local copy was dropped is first fetched from the archive into the
-/// cache; while the archive cannot be reached the reader gets 503 archive_unavailable (retry later), not a 500.
+/// cache; while the archive cannot be reached the reader gets 503 archive_unavailable (retry later), and 503
+/// archive_missing if the archive lost it — never a 500.
 /// </summary>
 internal static class ChunkResponse
 {
@@ -47,6 +48,11 @@ internal static class ChunkResponse
         catch (ArchiveUnavailableException)
         {
             await BusErrors.ArchiveUnavailable(chunk.Category, chunk.Name).ExecuteAsync(http);
+            return;
+        }
+        catch (ArchiveNotFoundException)
+        {
+            await BusErrors.ArchiveMissing(chunk.Category, chunk.Name).ExecuteAsync(http);
             return;
         }
         http.Response.ContentType = "application/octet-stream";

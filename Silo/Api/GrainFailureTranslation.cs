@@ -34,6 +34,8 @@ public sealed partial class GrainFailureTranslation(RequestDelegate next, ILogge
         TimeoutException or Orleans.Runtime.SiloUnavailableException or OrleansMessageRejectionException =>
             BusErrors.Problem(503, BusErrorCodes.ClusterUnavailable, "Cluster unavailable",
                 "The cluster could not complete the request in time (a silo went away or is overloaded); retry."),
+        Archive.ArchiveNotFoundException => BusErrors.Problem(503, BusErrorCodes.ArchiveMissing, "Archive missing",
+            "An archived chunk this request needs is gone from the archive and no local copy is left; an operator was alerted."),
         _ when IsMetadataOutage(e) => BusErrors.Problem(503, BusErrorCodes.MetadataUnavailable, "Metadata unavailable",
             "The metadata database could not be reached or ended the connection (a restart?); nothing was acknowledged; retry."),
         _ => null,
@@ -57,7 +59,7 @@ public sealed partial class GrainFailureTranslation(RequestDelegate next, ILogge
 
     private static partial class Log
     {
-        [LoggerMessage(1201, LogLevel.Warning, "{Method} {Path}: a grain call failed; answered 503")]
+        [LoggerMessage(1201, LogLevel.Warning, "{Method} {Path}: a grain call or a dependency failed; answered 503")]
         public static partial void GrainCallFailed(ILogger logger, Exception exception, string method, string path);
     }
 }

@@ -182,9 +182,11 @@ public sealed partial class ConsumerGroups(LogStore store, IGroupStore groups, C
         {
             await chunk.EnsureReadableAsync(cancellationToken); // an archived chunk whose local copy was dropped
         }
-        catch (Archive.ArchiveUnavailableException)
+        catch (Exception e) when (e is Archive.ArchiveUnavailableException or Archive.ArchiveNotFoundException)
         {
-            return null; // the archive is down: serve other chunks now, this one on a later poll
+            // The archive is down (or lost the chunk, which the fetch logged and counted): serve other chunks now, this
+            // one on a later poll.
+            return null;
         }
         var slice = ChunkReader.Read(chunk, row.AckedOffset, request.MaxBytes);
         var messages = CutToMessages(slice, request.MaxMessages);

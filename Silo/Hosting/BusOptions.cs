@@ -49,6 +49,14 @@ public sealed class BusOptions
     /// </summary>
     public TimeSpan LocalRetention { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// How often each silo checks that the archive still holds the chunks it archived (length per chunk, one request
+    /// each); 0, the default, never checks. A chunk found missing is uploaded again from a local copy if one is left,
+    /// else logged as an error and counted (<c>orleansbus.archive.missing</c>) before any reader meets it. Local copies
+    /// are checked (length and SHA-256) right before they are dropped whatever this says.
+    /// </summary>
+    public TimeSpan ArchiveCheckInterval { get; set; } = TimeSpan.Zero;
+
     /// <summary>Metadata store: <c>sqlite</c> (embedded default, <c>&lt;DataDir&gt;/metadata.db</c>) or <c>postgres</c> (a cluster).</summary>
     [RegularExpression("^(sqlite|postgres)$")]
     public string Metadata { get; set; } = "sqlite";

@@ -33,6 +33,7 @@ public static class SiloSetup
             .Validate(o => o.MaxChunkAge > TimeSpan.Zero, "Bus:MaxChunkAge must be positive.")
             .Validate(o => o.SealCheckInterval > TimeSpan.Zero, "Bus:SealCheckInterval must be positive.")
             .Validate(o => o.LocalRetention >= TimeSpan.Zero, "Bus:LocalRetention must not be negative.")
+            .Validate(o => o.ArchiveCheckInterval >= TimeSpan.Zero, "Bus:ArchiveCheckInterval must not be negative (0 turns the check off).")
             .Validate(o => o.MaxMessageBytes <= o.MaxRequestBytes, "Bus:MaxMessageBytes must not exceed Bus:MaxRequestBytes.")
             .Validate(o => o.Metadata != "postgres" || !string.IsNullOrWhiteSpace(o.PostgresConnectionString),
                 "Bus:PostgresConnectionString is required when Bus:Metadata is postgres.")

@@ -102,9 +102,10 @@ public sealed partial class Archiver
 
     /// <summary>
     /// Deletes the local files of archived chunks sealed longer than LocalRetention ago — this silo's own, and its copies
-    /// of other silos' chunks (replicas and pulled copies) — once the catalog says archived; reads then use the cache.
+    /// of other silos' chunks (replicas and pulled copies) — once the catalog says archived and the archive still holds
+    /// the chunk (<see cref="ArchiveStillHoldsAsync"/>); reads then use the cache.
     /// </summary>
-    private void DropExpiredLocalCopies()
+    private async Task DropExpiredLocalCopiesAsync(CancellationToken cancellationToken)
     {
         var cutoff = _time.GetUtcNow() - _options.LocalRetention;
         foreach (var log in _store.All())
@@ -115,7 +116,76 @@ public sealed partial class Archiver
                     continue;
                 if (chunk.IsForeign && chunk.Mirror is null)
                     continue; // never copied here: nothing to drop
-                DropLocalCopy(chunk);
+                if (await ArchiveStillHoldsAsync(chunk, cancellationToken))
+                    DropLocalCopy(chunk);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Checked right before a local copy goes, because the archive can lose a chunk after it verified it (Azurite killed
+    /// before it saved its metadata did exactly that, and every silo then dropped its copy of data nobody held any more).
+    /// A whole local copy is uploaded again: the archive answers "already archived" when it holds the same length and
+    /// SHA-256, and stores it anew when it lost it. A partial copy can only be compared by length. False (keep the copy)
+    /// when the archive cannot say or holds something else.
+    /// </summary>
+    private async Task<bool> ArchiveStillHoldsAsync(Chunk chunk, CancellationToken cancellationToken)
+    {
+        var size = chunk.FinalSize;
+        try
+        {
+            if (new FileInfo(chunk.DataPath).Length != size)
+            {
+                if (await _archive.GetLengthAsync(chunk.Category, chunk.Name, cancellationToken) == size)
+                    return true;
+                Log.ArchiveLostPartialCopyKept(_logger, chunk.Category, chunk.Name);
+                return false;
+            }
+            if (await _archive.UploadAsync(chunk.Category, chunk.Name, chunk.DataPath, size, expectedHash: null, cancellationToken) == ArchiveUploadOutcome.Created)
+            {
+                Log.ArchiveRestored(_logger, chunk.Category, chunk.Name, size);
+                Telemetry.BusTelemetry.ArchiveRestored.Add(1, new KeyValuePair<string, object?>("category", chunk.Category));
+            }
+            return true;
+        }
+        catch (Exception e) when (e is ArchiveException or IOException or UnauthorizedAccessException)
+        {
+            Log.LocalCopyKept(_logger, e, chunk.Category, chunk.Name);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The periodic check (<see cref="BusOptions.ArchiveCheckInterval"/>): asks the archive for the length of every chunk
+    /// this silo archived. One it lost goes up again from the local copy when there is one; otherwise the loss is logged
+    /// and counted now, not first met by a reader.
+    /// </summary>
+    private async Task CheckArchivedChunksAsync(CancellationToken cancellationToken)
+    {
+        var archived = new List<Chunk>();
+        ForEachOwnChunk(chunk =>
+        {
+            if (chunk.State == ChunkStates.Archived)
+                archived.Add(chunk);
+        });
+        foreach (var chunk in archived)
+        {
+            try
+            {
+                if (await _archive.GetLengthAsync(chunk.Category, chunk.Name, cancellationToken) == chunk.FinalSize)
+                    continue;
+                if (!chunk.IsRemote && File.Exists(chunk.DataPath))
+                {
+                    await ArchiveStillHoldsAsync(chunk, cancellationToken); // uploads it again from the whole local copy
+                    continue;
+                }
+                Log.ArchiveMissing(_logger, chunk.Category, chunk.Name, _archive.Location);
+                Telemetry.BusTelemetry.ArchiveMissing.Add(1, new KeyValuePair<string, object?>("category", chunk.Category));
+            }
+            catch (ArchiveException e)
+            {
+                Log.ArchiveCheckFailed(_logger, e, chunk.Category, chunk.Name);
+                return; // the archive cannot answer now: the next check tries again
             }
         }
     }
@@ -145,7 +215,18 @@ public sealed partial class Archiver
         if (File.Exists(path) && new FileInfo(path).Length == chunk.Size)
             return path;
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var length = await _archive.DownloadToFileAsync(chunk.Category, chunk.Name, path, cancellationToken);
+        long length;
+        try
+        {
+            length = await _archive.DownloadToFileAsync(chunk.Category, chunk.Name, path, cancellationToken);
+        }
+        catch (ArchiveNotFoundException)
+        {
+            // The catalog says archived, no local copy is left here, and the archive lost it: an operator must know.
+            Log.ArchiveMissing(_logger, chunk.Category, chunk.Name, _archive.Location);
+            Telemetry.BusTelemetry.ArchiveMissing.Add(1, new KeyValuePair<string, object?>("category", chunk.Category));
+            throw;
+        }
         if (length != chunk.Size)
         {
             File.Delete(path);

@@ -62,16 +62,22 @@ public sealed partial class Archiver : BackgroundService
         for (var i = 0; i < Uploaders; i++)
             uploaders[i] = Task.Run(() => UploadLoopAsync(stoppingToken), CancellationToken.None);
         using var timer = new PeriodicTimer(_options.SealCheckInterval, _time);
+        var nextArchiveCheck = _time.GetUtcNow() + _options.ArchiveCheckInterval;
         try
         {
             do
             {
+                if (_options.ArchiveCheckInterval > TimeSpan.Zero && _time.GetUtcNow() >= nextArchiveCheck)
+                {
+                    await CheckArchivedChunksAsync(stoppingToken);
+                    nextArchiveCheck = _time.GetUtcNow() + _options.ArchiveCheckInterval;
+                }
                 ForEachOwnChunk(chunk =>
                 {
                     if (chunk.State == ChunkStates.Sealed)
                         Offer(chunk);
                 });
-                DropExpiredLocalCopies();
+                await DropExpiredLocalCopiesAsync(stoppingToken);
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
         }

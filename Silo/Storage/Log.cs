@@ -91,4 +91,19 @@ internal static partial class Log
 
     [LoggerMessage(1040, LogLevel.Warning, "{Category}/{Chunk} was sealed by {SealedBy} at {SealedSize} bytes while this silo was away; re-publishing the {TailBytes} bytes ({Batches} batches) written past it as new data")]
     public static partial void TailRepublished(ILogger logger, string category, string chunk, string sealedBy, long sealedSize, long tailBytes, int batches);
+
+    [LoggerMessage(1043, LogLevel.Error, "Archived chunk {Category}/{Chunk} is missing from the archive ({Location}) and no local copy is left here: its messages cannot be read; restore the blob or a copy from another silo")]
+    public static partial void ArchiveMissing(ILogger logger, string category, string chunk, string location);
+
+    [LoggerMessage(1044, LogLevel.Warning, "Archived chunk {Category}/{Chunk} ({Size} bytes) was missing from the archive; uploaded it again from the local copy before dropping that")]
+    public static partial void ArchiveRestored(ILogger logger, string category, string chunk, long size);
+
+    [LoggerMessage(1045, LogLevel.Warning, "Kept the local copy of archived chunk {Category}/{Chunk}: the archive could not confirm it holds the chunk; checked again next sweep")]
+    public static partial void LocalCopyKept(ILogger logger, Exception exception, string category, string chunk);
+
+    [LoggerMessage(1046, LogLevel.Error, "The archive does not hold archived chunk {Category}/{Chunk} at its sealed size; this silo's partial copy is kept, a silo with the whole chunk uploads it again")]
+    public static partial void ArchiveLostPartialCopyKept(ILogger logger, string category, string chunk);
+
+    [LoggerMessage(1047, LogLevel.Warning, "The periodic archive check stopped at {Category}/{Chunk}: the archive could not answer; it runs again at the next interval")]
+    public static partial void ArchiveCheckFailed(ILogger logger, Exception exception, string category, string chunk);
 }

@@ -37,6 +37,12 @@ internal static class BusTelemetry
     public static readonly Counter<long> Redeliveries = Meter.CreateCounter<long>(
         "orleansbus.group.redeliveries", "{delivery}", "Ranges leased again after an expired lease or a nack, by category and group.");
 
+    public static readonly Counter<long> ArchiveMissing = Meter.CreateCounter<long>(
+        "orleansbus.archive.missing", "{chunk}", "Archived chunks found gone from the archive with no local copy left (by a read or the periodic check), by category.");
+
+    public static readonly Counter<long> ArchiveRestored = Meter.CreateCounter<long>(
+        "orleansbus.archive.restored", "{chunk}", "Archived chunks the archive had lost, uploaded again from a local copy before it was dropped, by category.");
+
     public static readonly Counter<long> DeadLetters = Meter.CreateCounter<long>(
         "orleansbus.group.dead_letters", "{message}", "Messages moved to <category>.dead-letter after too many deliveries, by category and group.");
 }

@@ -60,4 +60,24 @@ public sealed class LocalArchivingTests
         // The default LocalRetention (1 hour) keeps the local copy.
         Assert.Equal(silo.Expected(chunk.Name), await File.ReadAllTextAsync(silo.LocalFile(chunk.Name)));
     }
+
+    [Fact]
+    public async Task The_periodic_archive_check_uploads_again_a_chunk_the_archive_lost_from_the_local_copy()
+    {
+        using var dir = new TempDirectory("archive-check");
+        await using var silo = new ArchiveSilo(dir.Combine("data"), "arch3", new Dictionary<string, string> { ["ArchiveCheckInterval"] = "00:00:01" });
+        await silo.Process.StartAsync();
+        await silo.ProduceAsync(batches: 20);
+        var chunks = await silo.WaitForChunksAsync(c => ArchiveSilo.AllButNewest(c, "archived", atLeast: 2), "Archiving the sealed chunks", Wait);
+        var lost = chunks[0];
+        var archivePath = Path.Combine(silo.DataDir, "archive", ArchiveSilo.Category, lost.Name);
+        File.Delete(archivePath); // the archive loses it; the local copy (LocalRetention 1 hour) is still here
+
+        var deadline = DateTime.UtcNow + Wait;
+        while (!File.Exists(archivePath) && DateTime.UtcNow < deadline)
+            await Task.Delay(100);
+        Assert.True(File.Exists(archivePath), $"The periodic check did not restore {lost.Name} within {Wait}.\n{silo.Process.LogTail()}");
+        Assert.Equal(silo.Expected(lost.Name), await File.ReadAllTextAsync(archivePath));
+        Assert.Contains($"{lost.Name} ({lost.Size} bytes) was missing from the archive", silo.Process.LogTail(), StringComparison.Ordinal);
+    }
 }
