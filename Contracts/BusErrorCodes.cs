@@ -55,6 +55,12 @@ public static class BusErrorCodes
     public const string NoLiveSilo = "no_live_silo";
     /// <summary>502 (gateway): no live silo could be reached (connection refused, timed out or broken); the detail names the silos tried.</summary>
     public const string SiloUnreachable = "silo_unreachable";
+    /// <summary>
+    /// 504 (gateway): the request reached a silo (or a grain call left the gateway), then the connection broke or the
+    /// silo went away before it answered. It may or may not have taken effect: a produce may have been written (retrying
+    /// may duplicate it), an ack may have been applied (retrying may answer <c>lease_lost</c>).
+    /// </summary>
+    public const string OutcomeUnknown = "outcome_unknown";
     /// <summary>503: a grain the request needs lives on a silo that is not an active cluster member (it died or is stopping); retry later.</summary>
     public const string SiloUnavailable = "silo_unavailable";
     /// <summary>503: the cluster could not answer in time (a grain call timed out or its silo went away mid-call); retry later.</summary>

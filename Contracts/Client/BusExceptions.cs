@@ -90,6 +90,7 @@ public class BusException : Exception
         BusErrorCodes.LeaseLost => new BusLeaseLostException(status, code, detail, value, limit, endpoint),
         BusErrorCodes.MessageTooLarge => new BusMessageTooLargeException(status, code, detail, value, limit, endpoint),
         BusErrorCodes.RequestTooLarge => new BusRequestTooLargeException(status, code, detail, value, limit, endpoint),
+        BusErrorCodes.OutcomeUnknown => new BusOutcomeUnknownException(status, code, detail, value, limit, endpoint),
         _ when status == (int)HttpStatusCode.NotFound => new BusNotFoundException(status, code, detail, value, limit, endpoint),
         _ => new BusException(status, code, detail, value, limit, endpoint),
     };
@@ -122,6 +123,19 @@ public sealed class BusLeaseLostException : BusException
 {
     /// <inheritdoc cref="BusException(int, string, string?, string?, string?, Uri?)"/>
     public BusLeaseLostException(int status, string code, string? detail, string? value = null, string? limit = null, Uri? endpoint = null)
+        : base(status, code, detail, value, limit, endpoint)
+    {
+    }
+}
+
+/// <summary>
+/// 504 <c>outcome_unknown</c> (from the gateway): the request reached a silo, which went away before it answered. It may
+/// have taken effect: a produce retried may be written twice (at-least-once), an ack retried may answer lease_lost.
+/// </summary>
+public sealed class BusOutcomeUnknownException : BusException
+{
+    /// <inheritdoc cref="BusException(int, string, string?, string?, string?, Uri?)"/>
+    public BusOutcomeUnknownException(int status, string code, string? detail, string? value = null, string? limit = null, Uri? endpoint = null)
         : base(status, code, detail, value, limit, endpoint)
     {
     }

@@ -13,7 +13,8 @@ namespace OrleansBus.Gateway.Api;
 /// wording; the grain answers with the silos' own endpoints, so replies and refusals read the same either way, and
 /// <c>Bus-Silo</c> names the silo that ran the call. Calls Orleans refused before a silo ran them go again through
 /// another key (another silo's Orleans gateway) for up to <see cref="RejectedCallRetry.Budget"/>; reads and PUT also after
-/// a silo went away mid-call. What still fails answers 503 <c>cluster_unavailable</c>, never a 500.
+/// a silo went away mid-call. What still fails answers 503 <c>cluster_unavailable</c> when no silo ran it, 504
+/// <c>outcome_unknown</c> when one may have, never a 500.
 /// </summary>
 internal sealed partial class ControlEndpoints(SiloDirectory directory, ClusterConnection connection, ILogger<ControlEndpoints> logger)
 {
@@ -113,8 +114,15 @@ internal sealed partial class ControlEndpoints(SiloDirectory directory, ClusterC
             catch (Exception e) when (e is TimeoutException or OrleansException)
             {
                 Log.GrainCallFailed(logger, context.Request.Method, context.Request.Path, e.Message);
-                context.Response.Headers.RetryAfter = "1";
-                await GatewayErrors.ClusterUnavailable(e.GetType().Name, mayHaveTakenEffect: !RejectedCallRetry.NeverDelivered(e)).ExecuteAsync(context);
+                if (RejectedCallRetry.NeverDelivered(e))
+                {
+                    context.Response.Headers.RetryAfter = "1";
+                    await GatewayErrors.ClusterUnavailable(e.GetType().Name).ExecuteAsync(context);
+                }
+                else
+                {
+                    await GatewayErrors.OutcomeUnknown(e.GetType().Name).ExecuteAsync(context);
+                }
                 return;
             }
             if (reply.Fault is { } fault)

@@ -91,7 +91,10 @@ internal sealed partial class ForwardingEndpoint(
                         }
                         if (untouched && (connectFailed || idempotent))
                             continue;
-                        await GatewayErrors.SiloUnreachable(failures, mayHaveArrived: !connectFailed).ExecuteAsync(context);
+                        // A request that reached the silo may have been applied: say so, never "unreachable". Taken body bytes
+                        // prove it reached one even when the last error was a failed connect (HttpClient retries a request
+                        // whose pooled connection died before any response on a new connection, which then fails).
+                        await (connectFailed && untouched ? GatewayErrors.SiloUnreachable(failures) : GatewayErrors.OutcomeUnknown(failures[^1])).ExecuteAsync(context);
                         return;
                     }
                     using (response)
@@ -120,7 +123,7 @@ internal sealed partial class ForwardingEndpoint(
             if (notReady is not null)
                 await notReady.WriteAsync(context); // every silo tried said not_ready: pass the last answer on
             else if (failures.Count > 0)
-                await GatewayErrors.SiloUnreachable(failures, mayHaveArrived: false).ExecuteAsync(context);
+                await GatewayErrors.SiloUnreachable(failures).ExecuteAsync(context);
             else
                 await GatewayErrors.NoLiveSilo(directory.All.Count).ExecuteAsync(context); // all left between two looks
         }

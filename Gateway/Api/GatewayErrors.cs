@@ -21,22 +21,21 @@ internal static class GatewayErrors
                 ? "No silo is live: the gateway knows of no silo yet; retry later."
                 : $"No silo is live: none of the {known} known silos answers; retry later.", known);
 
-    public static IResult SiloUnreachable(IReadOnlyList<string> attempts, bool mayHaveArrived)
+    /// <summary>No silo could be reached: nothing was forwarded, so a retry is safe.</summary>
+    public static IResult SiloUnreachable(IReadOnlyList<string> attempts)
     {
         var tried = string.Join(", ", attempts);
-        var detail = mayHaveArrived
-            ? $"The connection to the silo broke before it answered ({tried}); the request may or may not have taken effect."
-            : $"No silo could be reached; tried {tried}. Nothing was forwarded.";
-        return Problem(502, BusErrorCodes.SiloUnreachable, "Silo unreachable", detail, tried);
+        return Problem(502, BusErrorCodes.SiloUnreachable, "Silo unreachable", $"No silo could be reached; tried {tried}. Nothing was forwarded.", tried);
     }
 
-    public static IResult ClusterUnavailable(string what, bool mayHaveTakenEffect)
-    {
-        var detail = mayHaveTakenEffect
-            ? $"The cluster did not answer ({what}); the request may or may not have taken effect; retry."
-            : $"The cluster could not serve the request ({what}); nothing was done; retry.";
-        return Problem(503, BusErrorCodes.ClusterUnavailable, "Cluster unavailable", detail, what);
-    }
+    /// <summary>The request reached a silo (or left as a grain call) and no answer came back: it may have taken effect.</summary>
+    public static IResult OutcomeUnknown(string what) =>
+        Problem(504, BusErrorCodes.OutcomeUnknown, "Outcome unknown",
+            $"The request reached the cluster, but no answer came back ({what}); it may or may not have taken effect.", what);
+
+    /// <summary>The cluster could not take a grain call (no silo ran it): nothing was done, retry later.</summary>
+    public static IResult ClusterUnavailable(string what) =>
+        Problem(503, BusErrorCodes.ClusterUnavailable, "Cluster unavailable", $"The cluster could not serve the request ({what}); nothing was done; retry.", what);
 
     public static IResult NotFound(HttpContext http) =>
         Problem(404, "not_found", "Not found", $"No endpoint at {http.Request.Method} {http.Request.Path}.", http.Request.Path.Value);

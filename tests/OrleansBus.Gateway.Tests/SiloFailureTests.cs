@@ -71,14 +71,27 @@ public sealed class SiloFailureTests : IAsyncLifetime
     [Fact]
     public async Task When_every_silo_is_dead_the_client_gets_a_problem_naming_them()
     {
+        // A produce whose body is on its way to a silo when every silo dies: it reached one, so its outcome is unknown
+        // (504 outcome_unknown), not "unreachable".
+        var bodyStarted = new TaskCompletionSource();
+        var finishBody = new TaskCompletionSource();
+        var inFlight = _cluster.Http.PostAsync(_cluster.Url("/v1/categories/halfway/messages"), new SlowBody(bodyStarted, finishBody.Task));
+        await bodyStarted.Task;
+        await Task.Delay(TimeSpan.FromMilliseconds(500)); // the gateway has forwarded the first part
         foreach (var silo in _cluster.Silos)
             await silo.KillAsync();
+        finishBody.SetResult();
+        using (var broken = await inFlight)
+        {
+            Assert.Equal(HttpStatusCode.GatewayTimeout, broken.StatusCode);
+            Assert.Equal(OrleansBus.Contracts.BusErrorCodes.OutcomeUnknown, (await GatewayCluster.ProblemAsync(broken)).Code);
+        }
 
         var produced = await _cluster.ProduceAsync("nowhere", "m\n");
         Assert.Equal(HttpStatusCode.BadGateway, produced.Status);
         var problem = JsonSerializer.Deserialize<OrleansBus.Contracts.BusProblem>(produced.Body)!;
         Assert.Equal("silo_unreachable", problem.Code);
-        Assert.All(_cluster.Silos, s => Assert.Contains(s.BaseUrl, problem.Detail, StringComparison.Ordinal));
+        Assert.All(_cluster.Silos, s => Assert.True(problem.Detail.Contains(s.BaseUrl, StringComparison.Ordinal), problem.Detail));
 
         // Now every silo is marked unreachable: the next request is refused without trying.
         using var next = await _cluster.Http.GetAsync(_cluster.Url("/v1/categories"));
@@ -114,5 +127,24 @@ public sealed class SiloFailureTests : IAsyncLifetime
     {
         var listing = JsonDocument.Parse(await _cluster.Http.GetStringAsync(_cluster.Url("/gateway/silos"))).RootElement;
         return listing.EnumerateArray().Single(s => s.GetProperty("address").GetString() == baseUrl).GetProperty("live").GetBoolean();
+    }
+
+    /// <summary>A produce body sent in two parts: the second only once the test says so.</summary>
+    private sealed class SlowBody(TaskCompletionSource started, Task release) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("first part\n", 1000))));
+            await stream.FlushAsync();
+            started.TrySetResult();
+            await release;
+            await stream.WriteAsync("second part\n"u8.ToArray());
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
     }
 }
