@@ -1,6 +1,8 @@
 using System.Net;
 using Microsoft.AspNetCore.Http.Features;
 using OrleansBus.Contracts;
+using Microsoft.Extensions.Options;
+using OrleansBus.Gateway.Hosting;
 using OrleansBus.Gateway.Routing;
 
 namespace OrleansBus.Gateway.Api;
@@ -18,7 +20,7 @@ namespace OrleansBus.Gateway.Api;
 /// At most one attempt per silo; nothing is retried once the response has started. Stateless and thread-safe.
 /// </summary>
 internal sealed partial class ForwardingEndpoint(
-    SiloDirectory directory, SiloPicker picker, WriterSets writerSets, SiloClient client, ILogger<ForwardingEndpoint> logger)
+    SiloDirectory directory, SiloPicker picker, WriterSets writerSets, SiloClient client, IOptions<GatewayOptions> options, ILogger<ForwardingEndpoint> logger)
 {
     /// <summary>Response header naming the silo that served (its id in Orleans membership).</summary>
     public const string SiloHeader = "Bus-Silo";
@@ -47,10 +49,13 @@ internal sealed partial class ForwardingEndpoint(
         var produce = ProduceTarget(request);
         var key = produce?.Key;
         var idempotent = HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsPut(request.Method);
+        var poll = IsPoll(request);
+        var answerWithin = options.Value.SiloResponseTimeout + (poll ? PollWait(request) : TimeSpan.Zero);
         var body = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true ? new CountingReadStream(request.Body) : null;
         var tried = new List<SiloEntry>(4);
         var failures = new List<string>(4);
         NotReadyReply? notReady = null;
+        var timedOut = false;
         try
         {
             while (true)
@@ -65,9 +70,30 @@ internal sealed partial class ForwardingEndpoint(
                 {
                     using var message = CreateRequest(context, silo, body);
                     HttpResponseMessage response;
+                    using var deadline = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+                    deadline.CancelAfter(answerWithin);
                     try
                     {
-                        response = await client.Http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, aborted);
+                        response = await client.Http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+                        deadline.CancelAfter(Timeout.InfiniteTimeSpan); // the headers came: the body streams at its own pace
+                    }
+                    catch (OperationCanceledException) when (deadline.IsCancellationRequested && !aborted.IsCancellationRequested && body is not { ClientFailed: true })
+                    {
+                        // The silo took the request and did not answer in time. Frozen (or overloaded past its health
+                        // endpoint): new requests avoid it until it answers a health check. Healthy but stuck on a grain
+                        // call (a grain on a frozen peer stalls every silo until Orleans declares that peer dead): it stays.
+                        // A poll (its lease, if any, expires) or an idempotent request whose body was not consumed goes to
+                        // another silo; anything else may have been applied.
+                        timedOut = true;
+                        var frozen = !await AnswersHealthCheckAsync(silo, aborted);
+                        if (frozen)
+                            directory.MarkUnresponsive(silo);
+                        Log.SiloDidNotAnswer(logger, silo.Id, silo.AddressText, request.Method, request.Path, (long)answerWithin.TotalMilliseconds, frozen);
+                        failures.Add($"{silo.AddressText} (no answer within {answerWithin.TotalSeconds:0.#} s)");
+                        if ((poll || idempotent) && (body is null || body.BytesRead == 0))
+                            continue;
+                        await GatewayErrors.OutcomeUnknown(failures[^1]).ExecuteAsync(context);
+                        return;
                     }
                     catch (Exception e) when (!aborted.IsCancellationRequested && IsTransportFailure(e, out var connectFailed))
                     {
@@ -122,6 +148,8 @@ internal sealed partial class ForwardingEndpoint(
             }
             if (notReady is not null)
                 await notReady.WriteAsync(context); // every silo tried said not_ready: pass the last answer on
+            else if (failures.Count > 0 && timedOut)
+                await GatewayErrors.OutcomeUnknown(string.Join(", ", failures)).ExecuteAsync(context); // silos took it, none answered
             else if (failures.Count > 0)
                 await GatewayErrors.SiloUnreachable(failures).ExecuteAsync(context);
             else
@@ -150,6 +178,33 @@ internal sealed partial class ForwardingEndpoint(
         // An invalid name is the silo's to refuse (with its problem+json); it must not reach a category grain.
         return (CategoryName.IsValid(category.ToString()) ? category.ToString() : null, key.Count == 0 || string.IsNullOrEmpty(key[0]) ? null : key[0]);
     }
+
+    /// <summary>Whether <paramref name="silo"/> answers <c>/health/live</c> within the connect timeout (at most 1 s).</summary>
+    private async Task<bool> AnswersHealthCheckAsync(SiloEntry silo, CancellationToken aborted)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        deadline.CancelAfter(options.Value.ConnectTimeout < TimeSpan.FromSeconds(1) ? options.Value.ConnectTimeout : TimeSpan.FromSeconds(1));
+        try
+        {
+            using var response = await client.Http.GetAsync(new Uri(silo.Address, "health/live"), deadline.Token);
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A consumer-group poll (<c>POST /v1/categories/{c}/groups/{g}/poll</c>).</summary>
+    private static bool IsPoll(HttpRequest request) =>
+        HttpMethods.IsPost(request.Method) && request.Path.Value is { } path && path.StartsWith("/v1/categories/", StringComparison.Ordinal)
+        && path.EndsWith("/poll", StringComparison.Ordinal);
+
+    /// <summary>How long a poll may wait at the silo (its <c>wait_ms</c>; the silo refuses bad values itself).</summary>
+    private static TimeSpan PollWait(HttpRequest request) =>
+        int.TryParse(request.Query["wait_ms"].ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms) && ms is > 0 and <= 300_000
+            ? TimeSpan.FromMilliseconds(ms)
+            : TimeSpan.Zero;
 
     private static HttpRequestMessage CreateRequest(HttpContext context, SiloEntry silo, CountingReadStream? body)
     {

@@ -17,4 +17,7 @@ internal static partial class Log
 
     [LoggerMessage(2204, LogLevel.Information, "The client's body for {Method} {Path} could not be read; dropped the request")]
     public static partial void ClientBodyFailed(ILogger logger, string method, string path, Exception exception);
+
+    [LoggerMessage(2205, LogLevel.Warning, "Silo {SiloId} at {Address} did not answer {Method} {Path} within {TimeoutMs} ms (not answering health checks either: {Frozen}; if so, no new request goes there until it does)")]
+    public static partial void SiloDidNotAnswer(ILogger logger, string siloId, string address, string method, string path, long timeoutMs, bool frozen);
 }

@@ -28,4 +28,12 @@ public sealed class GatewayOptions
     /// can go to another one; long polls are not bounded by it.
     /// </summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Longest wait for a silo's response headers, beyond a poll's own <c>wait_ms</c>: above the silos' replication
+    /// timeout (5 s), so a slow replicated produce is not cut off. A silo that does not answer in time (frozen, say) is
+    /// avoided for new requests until it answers a health check again; a poll or an idempotent request without a
+    /// consumed body moves to another silo, anything else answers 504 <c>outcome_unknown</c>.
+    /// </summary>
+    public TimeSpan SiloResponseTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

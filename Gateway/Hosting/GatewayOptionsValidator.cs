@@ -37,6 +37,8 @@ internal sealed partial class GatewayOptionsValidator : IValidateOptions<Gateway
             failures.Add("Gateway:DeadAfter must be positive.");
         if (options.ConnectTimeout <= TimeSpan.Zero)
             failures.Add("Gateway:ConnectTimeout must be positive.");
+        if (options.SiloResponseTimeout <= TimeSpan.Zero)
+            failures.Add("Gateway:SiloResponseTimeout must be positive.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

@@ -32,4 +32,7 @@ internal static partial class Log
 
     [LoggerMessage(2110, LogLevel.Debug, "The writer set of category {Category} could not be read ({Reason}); routing its produces by the silo list")]
     public static partial void WriterSetUnreadable(ILogger logger, string category, string reason);
+
+    [LoggerMessage(2111, LogLevel.Information, "Silo {SiloId} at {Address} answers again; it takes requests once more")]
+    public static partial void SiloAnswersAgain(ILogger logger, string siloId, string address);
 }

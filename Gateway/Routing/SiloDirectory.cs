@@ -48,7 +48,7 @@ public sealed class SiloDirectory
                     else
                         live = false;
                 }
-                entry.IsLive = live;
+                entry.IsLive = live && entry.UnresponsiveSinceMs == 0;
                 next[i] = entry;
             }
             Publish(next);
@@ -62,6 +62,29 @@ public sealed class SiloDirectory
         {
             entry.SuspectedAtMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
             entry.IsLive = false;
+            Publish(_all);
+        }
+    }
+
+    /// <summary>Takes a silo out after it did not answer a forward in time; only <see cref="MarkResponsive"/> brings it back.</summary>
+    internal void MarkUnresponsive(SiloEntry entry)
+    {
+        lock (_lock)
+        {
+            if (entry.UnresponsiveSinceMs == 0)
+                entry.UnresponsiveSinceMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            entry.IsLive = false;
+            Publish(_all);
+        }
+    }
+
+    /// <summary>The silo answered a health check again: live once more if membership and connects allow.</summary>
+    internal void MarkResponsive(SiloEntry entry)
+    {
+        lock (_lock)
+        {
+            entry.UnresponsiveSinceMs = 0;
+            entry.IsLive = entry.SuspectedAtMs == 0 && Array.IndexOf(_all, entry) >= 0;
             Publish(_all);
         }
     }

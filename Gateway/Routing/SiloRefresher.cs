@@ -13,7 +13,7 @@ namespace OrleansBus.Gateway.Routing;
 /// Orleans names it again. One refresh at a time (a single loop), so the directory never sees two writers.
 /// </summary>
 internal sealed class SiloRefresher(
-    SiloDirectory directory, ClusterConnection cluster, IOptions<GatewayOptions> options, TimeProvider time,
+    SiloDirectory directory, ClusterConnection cluster, SiloClient silos, IOptions<GatewayOptions> options, TimeProvider time,
     ILogger<SiloRefresher> logger) : BackgroundService
 {
     private readonly HashSet<SiloEntry> _lastKnown = new(ReferenceEqualityComparer.Instance);
@@ -39,6 +39,7 @@ internal sealed class SiloRefresher(
                 {
                     Log.RefreshFailed(logger, e); // keep the last view; the next tick tries again
                 }
+                await CheckUnresponsiveAsync(settings, stoppingToken);
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
         }
@@ -79,6 +80,40 @@ internal sealed class SiloRefresher(
         }
         directory.Apply(observations);
         LogChanges(directory.All);
+    }
+
+    /// <summary>
+    /// Asks each silo a forward gave up waiting for (<see cref="SiloDirectory.MarkUnresponsive"/>) for <c>/health/live</c>,
+    /// all at once and briefly: one that answers takes requests again. Membership cannot tell: a frozen silo stays Active
+    /// until Orleans' probes give up on it.
+    /// </summary>
+    private async Task CheckUnresponsiveAsync(GatewayOptions settings, CancellationToken cancellationToken)
+    {
+        var checks = new List<Task>();
+        foreach (var entry in directory.All)
+        {
+            if (entry.UnresponsiveSinceMs != 0)
+                checks.Add(CheckAsync(entry));
+        }
+        await Task.WhenAll(checks);
+
+        async Task CheckAsync(SiloEntry entry)
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(settings.RefreshInterval < settings.ConnectTimeout ? settings.RefreshInterval : settings.ConnectTimeout);
+            try
+            {
+                using var response = await silos.Http.GetAsync(new Uri(entry.Address, "health/live"), deadline.Token);
+                if (!response.IsSuccessStatusCode)
+                    return;
+            }
+            catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                return; // still not answering
+            }
+            directory.MarkResponsive(entry);
+            Log.SiloAnswersAgain(logger, entry.Id, entry.AddressText);
+        }
     }
 
     // Logs only transitions (and silos seen for the first time), not every refresh.

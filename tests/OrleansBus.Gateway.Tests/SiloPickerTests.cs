@@ -110,6 +110,28 @@ public sealed class SiloPickerTests
         Assert.Single(directory.All);
     }
 
+    [Fact]
+    public void A_silo_that_did_not_answer_in_time_stays_out_whatever_membership_says_until_it_answers_again()
+    {
+        var time = new ManualTime(DateTimeOffset.FromUnixTimeMilliseconds(1_000_000));
+        var directory = new SiloDirectory(time);
+        var a = new Uri("http://127.0.0.1:1/");
+        var b = new Uri("http://127.0.0.1:2/");
+        directory.Apply([new("a", a, true, 999_000), new("b", b, true, 999_000)]);
+        var entryA = directory.All.Single(s => s.Id == "a");
+
+        directory.MarkUnresponsive(entryA);
+        Assert.Equal(["b"], directory.Live.Select(s => s.Id));
+        // A frozen silo is still Active in membership: fresh evidence must not bring it back.
+        directory.Apply([new("a", a, true, 2_000_000), new("b", b, true, 2_000_000)]);
+        Assert.Equal(["b"], directory.Live.Select(s => s.Id));
+
+        directory.MarkResponsive(entryA); // it answered a health check
+        Assert.Equal(["a", "b"], directory.Live.Select(s => s.Id));
+        directory.Apply([new("a", a, true, 2_000_001), new("b", b, true, 2_000_001)]);
+        Assert.Equal(["a", "b"], directory.Live.Select(s => s.Id));
+    }
+
     private static SiloEntry[] Silos(params string[] ids) =>
         [.. ids.Select((id, i) => new SiloEntry(id, new Uri($"http://127.0.0.1:{9000 + i}/")) { IsLive = true })];
 

@@ -73,11 +73,13 @@ public sealed class LocalArchivingTests
         var archivePath = Path.Combine(silo.DataDir, "archive", ArchiveSilo.Category, lost.Name);
         File.Delete(archivePath); // the archive loses it; the local copy (LocalRetention 1 hour) is still here
 
+        // The file comes back first, the log line a moment later (it is written after the upload returns).
+        var restoredLine = $"{lost.Name} ({lost.Size} bytes) was missing from the archive";
         var deadline = DateTime.UtcNow + Wait;
-        while (!File.Exists(archivePath) && DateTime.UtcNow < deadline)
+        while (!(File.Exists(archivePath) && silo.Process.LogTail().Contains(restoredLine, StringComparison.Ordinal)) && DateTime.UtcNow < deadline)
             await Task.Delay(100);
         Assert.True(File.Exists(archivePath), $"The periodic check did not restore {lost.Name} within {Wait}.\n{silo.Process.LogTail()}");
         Assert.Equal(silo.Expected(lost.Name), await File.ReadAllTextAsync(archivePath));
-        Assert.Contains($"{lost.Name} ({lost.Size} bytes) was missing from the archive", silo.Process.LogTail(), StringComparison.Ordinal);
+        Assert.Contains(restoredLine, silo.Process.LogTail(), StringComparison.Ordinal);
     }
 }

@@ -53,7 +53,9 @@ public sealed class ArchiveLossTests
         Assert.True(blob is not null, $"Every local copy of {restored.Name} was dropped, but its blob is still gone.");
         Assert.True(expected[restored.Name].AsSpan().SequenceEqual(blob.Value.Bytes), "The blob uploaded again differs from what was produced.");
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(expected[restored.Name])), blob.Value.Sha256);
-        Assert.Contains(cluster.Silos, s => s.LogTail().Contains($"{Category}/{restored.Name} ({restored.Size} bytes) was missing from the archive", StringComparison.Ordinal));
+        var restoredLine = $"{Category}/{restored.Name} ({restored.Size} bytes) was missing from the archive";
+        await cluster.WaitForAsync(() => Task.FromResult(cluster.Silos.Any(s => s.LogTail().Contains(restoredLine, StringComparison.Ordinal)) ? "logged" : null),
+            $"a silo logging \"{restoredLine}\"", TimeSpan.FromSeconds(10)); // the line travels through the process's output pipe
         foreach (var silo in cluster.Silos)
         {
             var read = await cluster.ReadChunkAsync(silo.BaseUrl, Category, restored.Name, restored.Size);
@@ -70,7 +72,9 @@ public sealed class ArchiveLossTests
             Assert.Equal(("application/problem+json", BusErrorCodes.ArchiveMissing),
                 (read.Content.Headers.ContentType?.MediaType, System.Text.Json.JsonDocument.Parse(await read.Content.ReadAsStringAsync()).RootElement.GetProperty("code").GetString()));
         }
-        Assert.Contains($"Archived chunk {Category}/{lost.Name} is missing from the archive", reader.LogTail(), StringComparison.Ordinal);
+        var missingLine = $"Archived chunk {Category}/{lost.Name} is missing from the archive";
+        await cluster.WaitForAsync(() => Task.FromResult(reader.LogTail().Contains(missingLine, StringComparison.Ordinal) ? "logged" : null),
+            $"{reader.SiloId} logging \"{missingLine}\"", TimeSpan.FromSeconds(10));
         var metrics = await cluster.Http.GetStringAsync(new Uri($"{reader.BaseUrl}/metrics"));
         Assert.Contains(metrics.Split('\n'), line => line.StartsWith("orleansbus_archive_missing_total{", StringComparison.Ordinal)
             && line.Contains($"category=\"{Category}\"", StringComparison.Ordinal) && !line.EndsWith(" 0", StringComparison.Ordinal));

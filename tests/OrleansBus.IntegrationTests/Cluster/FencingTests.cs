@@ -1,3 +1,4 @@
+using OrleansBus.Testing;
 using System.Net;
 
 namespace OrleansBus.IntegrationTests.Cluster;

@@ -1,12 +1,12 @@
 using System.Runtime.InteropServices;
 
-namespace OrleansBus.IntegrationTests.Cluster;
+namespace OrleansBus.Testing;
 
 /// <summary>
 /// SIGSTOP and SIGCONT for a child process the test started (by its PID): a stopped silo keeps its sockets open but
 /// answers nothing and sends no heartbeat, which makes a replica lag deterministically. Linux signal numbers.
 /// </summary>
-internal static class ProcessPause
+public static class ProcessPause
 {
     private const int SigCont = 18;
     private const int SigStop = 19;
