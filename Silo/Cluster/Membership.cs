@@ -27,6 +27,11 @@ public sealed class Membership
     private volatile IReadOnlyList<MemberView> _members = [];
     private readonly Dictionary<string, long> _goneSince = new(StringComparer.Ordinal);
     private readonly Lock _goneLock = new();
+    // Peers that refused a connection lately (Stopwatch timestamps): gone now, though membership still says Active.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _refusedAt = new(StringComparer.Ordinal);
+
+    /// <summary>How long a peer that refused a connection is skipped as a replica target unless it answers again first.</summary>
+    public static readonly TimeSpan RefusedFor = TimeSpan.FromSeconds(5);
 
     public Membership(IOptions<BusOptions> options, IConfiguration configuration)
     {
@@ -98,12 +103,26 @@ public sealed class Membership
     }
 
     /// <summary>Live peers (not this silo).</summary>
+    /// <summary>
+    /// A peer refused a connection: its process is gone (a frozen one still accepts), though Orleans needs seconds to
+    /// declare it dead. <see cref="LivePeers"/> leaves it out for <see cref="RefusedFor"/>, so its chunks get another
+    /// replica at once and no new chunk picks it.
+    /// </summary>
+    public void ReportRefused(string siloId) => _refusedAt[siloId] = Stopwatch.GetTimestamp();
+
+    /// <summary>The peer answered: it counts as live again as far as membership says so.</summary>
+    public void ReportAnswered(string siloId) => _refusedAt.TryRemove(siloId, out _);
+
+    private bool RecentlyRefused(string siloId) =>
+        _refusedAt.TryGetValue(siloId, out var at) && Stopwatch.GetElapsedTime(at) < RefusedFor;
+
+    /// <summary>Active peers with an address, less those that refused a connection within <see cref="RefusedFor"/>.</summary>
     public IReadOnlyList<PeerSilo> LivePeers()
     {
         var peers = new List<PeerSilo>();
         foreach (var member in _members)
         {
-            if (!member.Self && member.IsLive && !peers.Exists(p => p.SiloId == member.SiloId))
+            if (!member.Self && member.IsLive && !RecentlyRefused(member.SiloId) && !peers.Exists(p => p.SiloId == member.SiloId))
                 peers.Add(new PeerSilo(member.SiloId, member.Address!));
         }
         return peers;

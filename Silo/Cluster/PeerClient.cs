@@ -18,6 +18,9 @@ public sealed class PeerClient : IDisposable
     public const string IndexOffsetHeader = "Bus-Index-Offset";
     public const string MessagesHeader = "Bus-Messages";
 
+    /// <summary>Longest a replica push may take: 4 MiB on a healthy peer takes milliseconds.</summary>
+    public static readonly TimeSpan PushTimeout = TimeSpan.FromSeconds(5);
+
     private readonly HttpClient _http = new(new SocketsHttpHandler
     {
         UseProxy = false,
@@ -80,25 +83,33 @@ public sealed class PeerClient : IDisposable
     /// Sends batches to a replica; returns what the replica holds afterwards (also when it refused a position), null when
     /// unreachable; <c>Gone</c> when the replica's copy was sealed (the owner had been counted dead).
     /// </summary>
-    internal async Task<(MirrorPosition? Position, bool Gone)> PushAsync(string address, Chunk chunk, long offset, long indexOffset, ChunkTail tail, CancellationToken cancellationToken)
+    internal async Task<PushResult> PushAsync(string address, Chunk chunk, long offset, long indexOffset, ChunkTail tail, CancellationToken cancellationToken)
     {
         var uri = $"{address}/cluster/v1/replicas/{chunk.Category}/{chunk.Name}?offset={offset}&index_offset={indexOffset}"
             + $"&owner={chunk.Owner}&seq={chunk.Seq}&created={chunk.CreatedAt.ToUnixTimeMilliseconds()}";
         using var content = new ReadOnlyMemoryContent(tail.Body);
         content.Headers.TryAddWithoutValidation(IndexLengthHeader, tail.IndexLength.ToString(CultureInfo.InvariantCulture));
+        // A frozen peer accepts the connection and never answers: give up well before the HttpClient's 30 s, so the send
+        // loop looks at membership again (and replaces the peer once Orleans declares it dead).
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(PushTimeout);
         try
         {
-            using var response = await _http.PostAsync(uri, content, cancellationToken);
+            using var response = await _http.PostAsync(uri, content, deadline.Token);
             return response.StatusCode switch
             {
-                HttpStatusCode.OK or HttpStatusCode.Conflict => (ReadPosition(response), false),
-                HttpStatusCode.Gone => (ReadPosition(response), true),
-                _ => (null, false),
+                HttpStatusCode.OK or HttpStatusCode.Conflict => new PushResult(ReadPosition(response), Gone: false, Refused: false),
+                HttpStatusCode.Gone => new PushResult(ReadPosition(response), Gone: true, Refused: false),
+                _ => default,
             };
         }
-        catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (HttpRequestException e) when (e.HttpRequestError == HttpRequestError.ConnectionError && !cancellationToken.IsCancellationRequested)
         {
-            return (null, false);
+            return new PushResult(null, Gone: false, Refused: true); // nothing listens there any more
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return default;
         }
     }
 
@@ -130,3 +141,9 @@ public sealed class PeerClient : IDisposable
 
     public void Dispose() => _http.Dispose();
 }
+
+/// <summary>
+/// A push's outcome: what the replica now holds (null when it could not say), whether it sealed the chunk meanwhile
+/// (<see cref="Gone"/>), and whether the connection was refused (<see cref="Refused"/>: the peer's process is gone).
+/// </summary>
+internal readonly record struct PushResult(MirrorPosition? Position, bool Gone, bool Refused);

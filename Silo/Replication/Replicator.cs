@@ -181,8 +181,21 @@ public sealed partial class Replicator : IChunkListener, IAsyncDisposable
                         Log.ReplicaDiverged(_logger, chunk.Name, peer, sent);
                         return;
                     }
-                    (position, var gone) = await _peers.PushAsync(address, chunk, sent, indexSent, tail, token);
-                    if (gone)
+                    var pushed = await _peers.PushAsync(address, chunk, sent, indexSent, tail, token);
+                    if (pushed.Refused)
+                    {
+                        // Nothing listens at the peer's address: its process is gone, though Orleans will need seconds to
+                        // say so. Replace it now instead of making every produce that waits for it wait that long.
+                        _membership.ReportRefused(peer);
+                        if (await TryReplaceAsync(replication, peer))
+                            return;
+                    }
+                    else if (pushed.Position is not null)
+                    {
+                        _membership.ReportAnswered(peer);
+                    }
+                    position = pushed.Position;
+                    if (pushed.Gone)
                     {
                         // A replica sealed this chunk while we were counted dead: stop appending to it at once.
                         Log.SealedByReplica(_logger, chunk.Name, peer);

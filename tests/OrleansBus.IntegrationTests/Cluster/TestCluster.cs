@@ -212,6 +212,22 @@ internal sealed class TestCluster : IAsyncDisposable
         return [.. rows];
     }
 
+    /// <summary>The silos recorded as replicas of <paramref name="chunk"/>, from PostgreSQL itself.</summary>
+    public async Task<string[]> ReplicasAsync(string category, string chunk)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString + ";Pooling=false");
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            $"SELECT silo FROM {Schema}.chunk_replicas WHERE category = @c AND chunk = @chunk ORDER BY silo", connection);
+        command.Parameters.AddWithValue("c", category);
+        command.Parameters.AddWithValue("chunk", chunk);
+        await using var reader = await command.ExecuteReaderAsync();
+        var silos = new List<string>();
+        while (await reader.ReadAsync())
+            silos.Add(reader.GetString(0));
+        return [.. silos];
+    }
+
     /// <summary>Orleans' membership rows of this cluster, from PostgreSQL itself.</summary>
     public async Task<OrleansRow[]> OrleansMembershipAsync()
     {
