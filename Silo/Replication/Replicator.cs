@@ -166,7 +166,7 @@ public sealed partial class Replicator : IChunkListener, IAsyncDisposable
                 }
                 if (_membership.IsGoneFor(peer, TimeSpan.Zero))
                 {
-                    if (await TryReplaceAsync(replication, peer))
+                    if (await TryReplaceAsync(replication, peer, "was declared dead"))
                         return; // a live peer took its place and gets the whole chunk from its own (empty) copy
                     if (replication.Rotated)
                         return; // sealed, and nobody to send it to: readers pull it from the owner or the archive
@@ -187,7 +187,7 @@ public sealed partial class Replicator : IChunkListener, IAsyncDisposable
                         // Nothing listens at the peer's address: its process is gone, though Orleans will need seconds to
                         // say so. Replace it now instead of making every produce that waits for it wait that long.
                         _membership.ReportRefused(peer);
-                        if (await TryReplaceAsync(replication, peer))
+                        if (await TryReplaceAsync(replication, peer, "refuses connections"))
                             return;
                     }
                     else if (pushed.Position is not null)
@@ -231,7 +231,7 @@ public sealed partial class Replicator : IChunkListener, IAsyncDisposable
     }
 
     /// <summary>Replaces a dead replica with a live peer that holds no copy of the chunk yet, if there is one.</summary>
-    private async Task<bool> TryReplaceAsync(ChunkReplication replication, string dead)
+    private async Task<bool> TryReplaceAsync(ChunkReplication replication, string dead, string why)
     {
         var chunk = replication.Chunk;
         foreach (var candidate in _membership.LivePeers())
@@ -246,7 +246,7 @@ public sealed partial class Replicator : IChunkListener, IAsyncDisposable
             {
                 Log.ReplicaNotRecorded(_logger, e, chunk.Name, candidate.SiloId);
             }
-            Log.ReplicaReplaced(_logger, chunk.Name, dead, candidate.SiloId);
+            Log.ReplicaReplaced(_logger, chunk.Name, dead, why, candidate.SiloId);
             lock (replication.Loops)
                 replication.Loops.Add(Task.Run(() => SendLoopAsync(replication, candidate.SiloId)));
             return true;
@@ -289,8 +289,8 @@ public sealed partial class Replicator : IChunkListener, IAsyncDisposable
         [LoggerMessage(4204, LogLevel.Error, "Replica {Peer} sealed {Chunk} (this silo was counted dead); rotating to a new chunk. Batches past the replica's size are re-published at the next start")]
         public static partial void SealedByReplica(ILogger logger, string chunk, string peer);
 
-        [LoggerMessage(4205, LogLevel.Warning, "Replica {Dead} of {Chunk} is dead; {Replacement} replicates it from now on")]
-        public static partial void ReplicaReplaced(ILogger logger, string chunk, string dead, string replacement);
+        [LoggerMessage(4205, LogLevel.Warning, "Replica {Dead} of {Chunk} {Why}; {Replacement} replicates it from now on")]
+        public static partial void ReplicaReplaced(ILogger logger, string chunk, string dead, string why, string replacement);
 
         [LoggerMessage(4203, LogLevel.Error, "Replicating {Chunk} to {Peer} failed")]
         public static partial void ReplicationFailed(ILogger logger, Exception exception, string chunk, string peer);
