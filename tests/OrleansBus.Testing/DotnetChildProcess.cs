@@ -48,7 +48,20 @@ internal sealed class DotnetChildProcess : IAsyncDisposable
     /// <summary>The PID of the current (or last) process.</summary>
     public int Pid => _lastPid ?? throw new InvalidOperationException($"{_subject} was never started.");
 
-    public bool IsRunning => _process is { HasExited: false };
+    public bool IsRunning
+    {
+        get
+        {
+            try
+            {
+                return _process is { HasExited: false };
+            }
+            catch (InvalidOperationException)
+            {
+                return false; // read just before a restart disposed it
+            }
+        }
+    }
 
     /// <summary>The exit code once the process has ended, else null.</summary>
     public int? ExitCode => _process is { HasExited: true } ? _process.ExitCode : null;
@@ -67,8 +80,10 @@ internal sealed class DotnetChildProcess : IAsyncDisposable
         {
             throw new InvalidOperationException($"{_subject} is already running (pid {_process!.Id}).");
         }
-        _process?.Dispose();
+        // The new process first, then the old one disposed: a test thread asking IsRunning meanwhile sees one or the other.
+        var previous = _process;
         _process = Launch();
+        previous?.Dispose();
         _lastPid = _process.Id;
         var healthUrl = new Uri(_baseUrl + healthPath);
         var clock = Stopwatch.StartNew();

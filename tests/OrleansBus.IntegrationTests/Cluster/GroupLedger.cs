@@ -172,6 +172,13 @@ internal sealed class GroupLedger(TestCluster cluster, string category, string g
     /// No refused acks; every message of <paramref name="required"/> acknowledged exactly once; every message of
     /// <paramref name="optional"/> at most once; nothing else acknowledged.
     /// </summary>
+    /// <summary>For a report: acknowledged-at-produce messages never consumed, messages consumed more than once, refused acks.</summary>
+    public (int Lost, int Duplicates, int Violations) Count(IReadOnlyCollection<string> required)
+    {
+        lock (_lock)
+            return (required.Count(m => !_acked.ContainsKey(m) && !_maybe.Contains(m)), _acked.Count(p => p.Value > 1), _violations.Count);
+    }
+
     public void AssertAcknowledgedOnce(IReadOnlyCollection<string> required, IReadOnlyCollection<string>? optional = null)
     {
         lock (_lock)
