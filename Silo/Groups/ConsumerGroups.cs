@@ -122,8 +122,48 @@ public sealed partial class ConsumerGroups(LogStore store, IGroupStore groups, C
     /// <summary>One pass over the group's open chunks; returns a delivery, or the time something next frees up.</summary>
     private async Task<(Delivery? Delivery, long WakeAtMs)> TryLeaseNextAsync(PollRequest request, CategoryLog log, IReadOnlyList<GroupChunkRow> rows, CancellationToken cancellationToken)
     {
+        if (SplitByHolder(log, rows) is { } split)
+        {
+            var (delivery, wakeAt) = await TryLeaseFromAsync(request, log, split.Held, pull: false, cancellationToken);
+            if (delivery is not null)
+                return (delivery, wakeAt);
+            var (other, otherWakeAt) = await TryLeaseFromAsync(request, log, split.Elsewhere, pull: true, cancellationToken);
+            return (other, Math.Min(wakeAt, otherWakeAt));
+        }
+        return await TryLeaseFromAsync(request, log, rows, pull: true, cancellationToken);
+    }
+
+    /// <summary>
+    /// The rows whose next bytes this silo already holds (its own chunks, its replicas, copies pulled before) and the
+    /// rest, each oldest first; null when one side is empty, or on every fourth poll, which keeps plain oldest-first order
+    /// so a chunk held elsewhere is never starved by local ones that keep growing. Polls spread over silos (the gateway's
+    /// least-outstanding pick) then lease chunks where they are, instead of every silo pulling a whole copy of every
+    /// other silo's open chunks on every poll.
+    /// </summary>
+    private (List<GroupChunkRow> Held, List<GroupChunkRow> Elsewhere)? SplitByHolder(CategoryLog log, IReadOnlyList<GroupChunkRow> rows)
+    {
+        if (rows.Count < 2 || Interlocked.Increment(ref _polls) % 4 == 0)
+            return null;
+        var held = new List<GroupChunkRow>(rows.Count);
+        var elsewhere = new List<GroupChunkRow>();
+        foreach (var row in rows)
+        {
+            if (log.FindChunk(row.Chunk) is { IsForeign: true } chunk && chunk.Size <= row.AckedOffset)
+                elsewhere.Add(row);
+            else
+                held.Add(row);
+        }
+        return held.Count == 0 || elsewhere.Count == 0 ? null : (held, elsewhere);
+    }
+
+    private int _polls;
+
+    /// <summary>One pass over <paramref name="rows"/> (first pulling what their foreign chunks lack here when <paramref name="pull"/>).</summary>
+    private async Task<(Delivery? Delivery, long WakeAtMs)> TryLeaseFromAsync(PollRequest request, CategoryLog log, IReadOnlyList<GroupChunkRow> rows, bool pull, CancellationToken cancellationToken)
+    {
         var wakeAt = long.MaxValue;
-        await CatchUpForeignAsync(log, rows, request.MaxBytes, cancellationToken);
+        if (pull)
+            await CatchUpForeignAsync(log, rows, request.MaxBytes, cancellationToken);
         foreach (var row in rows)
         {
             var chunk = log.FindChunk(row.Chunk);

@@ -41,6 +41,32 @@ public sealed class TwoSiloGroupTests
     }
 
     [Fact]
+    public async Task A_silo_prefers_chunks_it_holds_but_never_starves_one_held_elsewhere()
+    {
+        using var dir = new TempDirectory("groups2-fair");
+        // No replication: sb's chunk is not on sa until sa pulls it.
+        var settings = await GroupSilo.MetadataSettingsAsync(MetadataBackend.Postgres, ("ReplicationFactor", "1"));
+        await using var first = await GroupSilo.StartAsync(dir.Combine("sa", "data"), "sa", settings);
+        await using var second = await GroupSilo.StartAsync(dir.Combine("sb", "data"), "sb", settings);
+        await second.Api.ProduceAsync("fair", "elsewhere-1\nelsewhere-2\n"); // sb's chunk: the oldest, not held by sa
+        await first.Api.ProduceAsync("fair", "here-0\n");
+
+        // One consumer polls sa only, one message at a time, while sa's own chunk never runs dry: sa serves what it
+        // holds first, yet sb's chunk still gets its turn (every fourth poll keeps plain oldest-first order).
+        var delivered = new List<string>();
+        for (var poll = 0; poll < 24 && !delivered.Contains("elsewhere-2"); poll++)
+        {
+            await first.Api.ProduceAsync("fair", $"here-{poll + 1}\n");
+            var polled = await first.Api.PollAsync("fair", "g", new PollQuery(MaxMessages: 1));
+            Assert.NotNull(polled);
+            delivered.AddRange(polled.Messages);
+            Assert.Equal(HttpStatusCode.NoContent, (await first.Api.AckAsync("fair", "g", polled.Token)).Status);
+        }
+        Assert.True(delivered.Contains("elsewhere-1") && delivered.Contains("elsewhere-2"), $"sb's messages were starved: {string.Join(", ", delivered)}");
+        Assert.StartsWith("here-", delivered[0], StringComparison.Ordinal); // the first poll took what sa holds
+    }
+
+    [Fact]
     public async Task Two_silos_on_one_database_serve_one_group_without_handing_a_range_to_two_consumers()
     {
         using var dir = new TempDirectory("groups2");
