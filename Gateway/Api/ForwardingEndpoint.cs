@@ -40,16 +40,25 @@ internal sealed partial class ForwardingEndpoint(
             await GatewayErrors.Problem(refusal).ExecuteAsync(context);
             return;
         }
+        var request = context.Request;
+        var produce = ProduceTarget(request);
+        var poll = IsPoll(request);
+        // Arguments whose rules are the same on every silo are judged here too: a refused one is never forwarded.
+        var badArgument = produce is not null ? RequestArguments.CheckProduce(name => request.Query[name].ToString())
+            : poll ? RequestArguments.CheckPoll(name => request.Query[name].ToString())
+            : null;
+        if (badArgument is not null)
+        {
+            await GatewayErrors.Problem(badArgument).ExecuteAsync(context);
+            return;
+        }
         if (directory.Live.Count == 0)
         {
             await GatewayErrors.NoLiveSilo(directory.All.Count).ExecuteAsync(context);
             return;
         }
-        var request = context.Request;
-        var produce = ProduceTarget(request);
         var key = produce?.Key;
         var idempotent = HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsPut(request.Method);
-        var poll = IsPoll(request);
         var answerWithin = options.Value.SiloResponseTimeout + (poll ? PollWait(request) : TimeSpan.Zero);
         var body = context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true ? new CountingReadStream(request.Body) : null;
         var tried = new List<SiloEntry>(4);

@@ -12,10 +12,10 @@ public static class GroupEndpoints
 {
     internal const int DefaultMaxBytes = 1024 * 1024;
     internal const int DefaultMaxMessages = 1000;
-    internal const int MaxWaitMs = 300_000;
-    internal const int MinLeaseMs = 100;
-    internal const int MaxLeaseMs = 3_600_000;
-    internal const int MaxConsumerLength = 200;
+    internal const int MaxWaitMs = RequestArguments.MaxWaitMs;
+    internal const int MinLeaseMs = RequestArguments.MinLeaseMs;
+    internal const int MaxLeaseMs = RequestArguments.MaxLeaseMs;
+    internal const int MaxConsumerLength = RequestArguments.MaxConsumerLength;
     internal const int MaxReasonLength = 1000;
 
     public static async Task PollAsync(HttpContext http, string category, string group, LogStore store, ConsumerGroups groups, IOptions<BusOptions> options)
@@ -29,11 +29,9 @@ public static class GroupEndpoints
         var badLease = Int(query, "lease_ms", (int)limits.DefaultLease.TotalMilliseconds, MinLeaseMs, MaxLeaseMs, out var leaseMs);
         error ??= badBytes ?? badMessages ?? badWait ?? badLease;
         var start = query["start"].ToString();
-        if (error is null && start.Length > 0 && start is not ("earliest" or "latest"))
-            error = BusErrors.InvalidArgument("start", start, "earliest or latest");
         var consumer = query["consumer"].ToString();
-        if (error is null && consumer.Length > MaxConsumerLength)
-            error = BusErrors.InvalidArgument("consumer", consumer, $"at most {MaxConsumerLength} characters");
+        if (error is null && RequestArguments.CheckStartAndConsumer(start, consumer) is { } badArgument)
+            error = BusErrors.Problem(badArgument);
         if (error is not null)
         {
             await error.ExecuteAsync(http);
@@ -197,16 +195,8 @@ public static class GroupEndpoints
     }
 
     /// <summary>Parses an optional integer query value; always assigns <paramref name="value"/> (the fallback when absent or bad).</summary>
-    private static IResult? Int(IQueryCollection query, string name, int fallback, int min, int max, out int value)
-    {
-        value = fallback;
-        var text = query[name].ToString();
-        if (text.Length == 0)
-            return null;
-        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value >= min && value <= max)
-            return null;
-        return BusErrors.InvalidArgument(name, text, $"an integer from {min} to {max}");
-    }
+    private static IResult? Int(IQueryCollection query, string name, int fallback, int min, int max, out int value) =>
+        RequestArguments.WholeNumber(name, query[name].ToString(), fallback, min, max, out value) is { } refusal ? BusErrors.Problem(refusal) : null;
 
     private static bool WantsJson(HttpContext http) =>
         http.Request.Headers.Accept.ToString().Contains("application/json", StringComparison.OrdinalIgnoreCase);

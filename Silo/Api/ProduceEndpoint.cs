@@ -17,18 +17,12 @@ public static class ProduceEndpoint
     {
         if (!CategoryName.IsValid(category))
             return BusErrors.InvalidCategoryName(category);
-        var durabilityText = http.Request.Query["durability"].ToString();
-        Durability? requested = null;
-        if (durabilityText.Length > 0)
-        {
-            if (!DurabilityNames.TryParse(durabilityText, out var parsed))
-                return BusErrors.InvalidArgument("durability", durabilityText, "one of page-cache, fsync");
-            requested = parsed;
-        }
-        var replicasText = http.Request.Query["min_sync_replicas"].ToString();
-        var replicas = 0;
-        if (replicasText.Length > 0 && !int.TryParse(replicasText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out replicas))
-            return BusErrors.InvalidArgument("min_sync_replicas", replicasText, "a non-negative integer");
+        var query = http.Request.Query;
+        if (RequestArguments.CheckProduce(name => query[name].ToString()) is { } badArgument)
+            return BusErrors.Problem(badArgument);
+        Durability? requested = DurabilityNames.TryParse(query["durability"].ToString(), out var parsed) ? parsed : null;
+        var replicasText = query["min_sync_replicas"].ToString();
+        var replicas = replicasText.Length == 0 ? 0 : int.Parse(replicasText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture);
         if (CheckTarget(replicas, store, replicator) is { } refused)
             return refused;
 

@@ -97,6 +97,18 @@ public sealed class ControlEndpointTests(ThreeSiloClusterFixture fixture) : ICla
         using var badGroup = await PostJsonAsync("/v1/categories/ctl-bad/groups/No.Caps/seek", new { position = "earliest" });
         Assert.Equal((HttpStatusCode.BadRequest, BusErrorCodes.InvalidGroupName), (badGroup.StatusCode, (await GatewayCluster.ProblemAsync(badGroup)).Code));
 
+        // Produce and poll arguments with fixed rules: refused by the gateway in the silos' words, nothing forwarded.
+        Assert.Equal(HttpStatusCode.OK, (await Cluster.ProduceAsync("ctl-args", "m\n")).Status);
+        foreach (var path in new[] { "/v1/categories/ctl-args/messages?durability=always", "/v1/categories/ctl-args/groups/g/poll?wait_ms=999999" })
+        {
+            using var viaGateway = await Cluster.Http.PostAsync(Cluster.Url(path), new StringContent("m\n"));
+            using var viaSilo = await Cluster.Http.PostAsync(new Uri(Cluster.Silos[0].BaseUrl + path), new StringContent("m\n"));
+            var (gatewayProblem, siloProblem) = (await GatewayCluster.ProblemAsync(viaGateway), await GatewayCluster.ProblemAsync(viaSilo));
+            Assert.Equal((HttpStatusCode.BadRequest, BusErrorCodes.InvalidArgument), (viaGateway.StatusCode, gatewayProblem.Code));
+            Assert.Equal(siloProblem.Detail, gatewayProblem.Detail);
+            Assert.False(viaGateway.Headers.Contains("Bus-Silo"), path);
+        }
+
         // Nothing of the refused PUT was applied anywhere: the category was never created.
         using var none = await Cluster.Http.GetAsync(Cluster.Url("/v1/categories/ctl-bad"));
         Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
