@@ -28,8 +28,12 @@ internal sealed partial class ControlEndpoints(SiloDirectory directory, ClusterC
     /// <summary>Maps the control routes; they win over the forwarding catch-all for their methods only.</summary>
     public static void Map(IEndpointRouteBuilder app)
     {
-        static RequestDelegate Handle(Func<ControlEndpoints, HttpContext, Task> handler) =>
-            context => handler(context.RequestServices.GetRequiredService<ControlEndpoints>(), context);
+        // Names first, from the raw target as the forwarding path judges them: a bad one never reaches a grain.
+        static RequestDelegate Handle(Func<ControlEndpoints, HttpContext, Task> handler) => async context =>
+        {
+            if (!await RefuseNamesAsync(context))
+                await handler(context.RequestServices.GetRequiredService<ControlEndpoints>(), context);
+        };
         static string Route(HttpContext c, string name) => (string)c.Request.RouteValues[name]!;
         const string category = "/v1/categories/{category}";
         const string group = category + "/groups/{group}";
@@ -47,8 +51,6 @@ internal sealed partial class ControlEndpoints(SiloDirectory directory, ClusterC
 
     private async Task PutCategoryAsync(HttpContext context, string category)
     {
-        if (await RefuseNamesAsync(context))
-            return;
         var request = context.Request;
         var (update, error) = await RequestBodies.ReadSettingsAsync(request.Body, request.ContentLength, request.ContentType,
             GatewayJsonContext.Default.CategorySettingsUpdate, context.RequestAborted);
@@ -63,21 +65,21 @@ internal sealed partial class ControlEndpoints(SiloDirectory directory, ClusterC
 
     private async Task SeekAsync(HttpContext context, string category, string group)
     {
-        if (await RefuseNamesAsync(context) || await ReadAsync(context, GatewayJsonContext.Default.SeekRequest) is not { } seek)
+        if (await ReadAsync(context, GatewayJsonContext.Default.SeekRequest) is not { } seek)
             return;
         await ReplyAsync(context, door => door.SeekAsync(category, group, seek), GatewayJsonContext.Default.GroupInfo, retryAfterFailure: false);
     }
 
     private async Task AckAsync(HttpContext context, string category, string group)
     {
-        if (await RefuseNamesAsync(context) || await ReadAsync(context, GatewayJsonContext.Default.AckRequest) is not { } ack)
+        if (await ReadAsync(context, GatewayJsonContext.Default.AckRequest) is not { } ack)
             return;
         await SettleAsync(context, door => door.AckAsync(category, group, ack.Delivery ?? "", ack.Offset));
     }
 
     private async Task NackAsync(HttpContext context, string category, string group)
     {
-        if (await RefuseNamesAsync(context) || await ReadAsync(context, GatewayJsonContext.Default.NackRequest) is not { } nack)
+        if (await ReadAsync(context, GatewayJsonContext.Default.NackRequest) is not { } nack)
             return;
         await SettleAsync(context, door => door.NackAsync(category, group, nack.Delivery ?? "", nack.DelayMs, nack.Reason));
     }
@@ -88,8 +90,6 @@ internal sealed partial class ControlEndpoints(SiloDirectory directory, ClusterC
 
     private async Task ReplyAsync<T>(HttpContext context, Func<IBusEdgeGrain, Task<EdgeReply<T>>> call, JsonTypeInfo<T>? json, bool retryAfterFailure)
     {
-        if (await RefuseNamesAsync(context))
-            return;
         var aborted = context.RequestAborted;
         // Right after a silo dies, calls through its Orleans gateway fail until membership declares it dead (~2 s): each
         // retry takes another key, so another gateway connection. Reads and PUT may go again whatever failed.

@@ -19,6 +19,8 @@ internal sealed class SiloRefresher(
     private readonly HashSet<SiloEntry> _lastKnown = new(ReferenceEqualityComparer.Instance);
     private readonly HashSet<SiloEntry> _lastLive = new(ReferenceEqualityComparer.Instance);
     private bool _membershipFailing;
+    private long _refreshes;
+    private const int DirectoryKeys = 16;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -55,8 +57,11 @@ internal sealed class SiloRefresher(
         SiloEndpoint[] live;
         try
         {
-            // A hung cluster must not freeze the refresh loop for Orleans' 30 s response timeout.
-            live = await client.GetGrain<IClusterDirectoryGrain>(0).GetLiveSilosAsync().WaitAsync(settings.DeadAfter, cancellationToken);
+            // A hung cluster must not freeze the refresh loop for Orleans' 30 s response timeout, and one stuck gateway
+            // connection must not hold every refresh: each asks through another key (the directory is a stateless worker,
+            // the key only picks the Orleans gateway connection), waiting at most three refresh intervals.
+            var wait = settings.RefreshInterval * 3 < settings.DeadAfter ? settings.RefreshInterval * 3 : settings.DeadAfter;
+            live = await client.GetGrain<IClusterDirectoryGrain>(_refreshes++ % DirectoryKeys).GetLiveSilosAsync().WaitAsync(wait, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

@@ -40,8 +40,7 @@ public static class OrleansSetup
         var bus = configuration.GetSection(BusOptions.Section);
         var siloName = HostIdentity.SiloId(bus[nameof(BusOptions.SiloId)] ?? new BusOptions().SiloId);
         var endpoints = configuration.GetSection("Orleans:Endpoints");
-        var siloPort = PortOrFree(endpoints["SiloPort"]);
-        var gatewayPort = PortOrFree(endpoints["GatewayPort"]);
+        var (siloPort, gatewayPort) = OrleansPorts(endpoints["SiloPort"], endpoints["GatewayPort"], HttpPorts(configuration["urls"]));
         var advertised = endpoints["AdvertisedIPAddress"] switch
         {
             null or "" => IPAddress.Loopback,
@@ -132,12 +131,58 @@ public static class OrleansSetup
         return new NpgsqlConnectionStringBuilder(connectionString) { SearchPath = PostgresMetadataStore.QuoteIdentifier(schema) }.ConnectionString;
     }
 
-    private static int PortOrFree(string? configured)
+    /// <summary>
+    /// The configured Orleans ports, or free ones. Free ones are picked while every earlier pick is still held, and never
+    /// a configured one or one of <paramref name="httpPorts"/>: Kestrel binds those only later, so the kernel may hand one of them out
+    /// again (CI saw a silo's Orleans port equal to its own HTTP port, and the silo failed to start).
+    /// </summary>
+    internal static (int SiloPort, int GatewayPort) OrleansPorts(string? siloPort, string? gatewayPort, IReadOnlyCollection<int> httpPorts)
     {
-        if (int.TryParse(configured, out var port) && port > 0)
-            return port;
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        var held = new List<TcpListener>();
+        var avoid = new HashSet<int>(httpPorts);
+        if (Configured(siloPort) is { } fixedSilo)
+            avoid.Add(fixedSilo);
+        if (Configured(gatewayPort) is { } fixedGateway)
+            avoid.Add(fixedGateway);
+        try
+        {
+            var silo = Configured(siloPort) ?? Pick();
+            var gateway = Configured(gatewayPort) ?? Pick();
+            return (silo, gateway);
+        }
+        finally
+        {
+            foreach (var listener in held)
+                listener.Stop();
+        }
+
+        int Pick()
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                var listener = new TcpListener(IPAddress.Loopback, 0);
+                listener.Start();
+                held.Add(listener); // held until both are chosen: the kernel cannot hand it out twice meanwhile
+                var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+                if (!avoid.Contains(port) || attempt >= 100)
+                    return port;
+            }
+        }
+    }
+
+    private static int? Configured(string? text) => int.TryParse(text, out var port) && port > 0 ? port : null;
+
+    /// <summary>The ports of the HTTP addresses the silo will listen on (<c>--urls</c>, <c>ASPNETCORE_URLS</c>).</summary>
+    internal static IReadOnlyCollection<int> HttpPorts(string? urls)
+    {
+        var ports = new HashSet<int>();
+        foreach (var url in (urls ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            // "http://+:8080" and "http://*:8080" are not URIs; the port is what follows the last colon of the authority.
+            var authority = url.Contains("://", StringComparison.Ordinal) ? url[(url.IndexOf("://", StringComparison.Ordinal) + 3)..].Split('/')[0] : url;
+            if (int.TryParse(authority[(authority.LastIndexOf(':') + 1)..], out var port))
+                ports.Add(port);
+        }
+        return ports;
     }
 }
