@@ -47,11 +47,11 @@ public static class RequestArguments
         return null;
     }
 
-    /// <summary>The poll arguments other than <c>max_bytes</c>; <paramref name="defaultLeaseMs"/> only fills the out value.</summary>
-    public static BusProblem? CheckPoll(Func<string, string> query, int defaultLeaseMs = 30_000) =>
-        WholeNumber("max_messages", query("max_messages"), 1000, 1, int.MaxValue, out _)
+    /// <summary>The poll arguments other than <c>max_bytes</c>.</summary>
+    public static BusProblem? CheckPoll(Func<string, string> query) =>
+        WholeNumber("max_messages", query("max_messages"), 0, 1, int.MaxValue, out _)
         ?? WholeNumber("wait_ms", query("wait_ms"), 0, 0, MaxWaitMs, out _)
-        ?? WholeNumber("lease_ms", query("lease_ms"), defaultLeaseMs, MinLeaseMs, MaxLeaseMs, out _)
+        ?? WholeNumber("lease_ms", query("lease_ms"), 0, MinLeaseMs, MaxLeaseMs, out _)
         ?? CheckStartAndConsumer(query("start"), query("consumer"));
 
     /// <summary><c>start</c> is earliest or latest; <c>consumer</c> at most <see cref="MaxConsumerLength"/> characters.</summary>

@@ -31,7 +31,7 @@ internal sealed partial class ControlEndpoints(SiloDirectory directory, ClusterC
         // Names first, from the raw target as the forwarding path judges them: a bad one never reaches a grain.
         static RequestDelegate Handle(Func<ControlEndpoints, HttpContext, Task> handler) => async context =>
         {
-            if (!await RefuseNamesAsync(context))
+            if (!await ForwardingEndpoint.RefuseBadNamesAsync(context))
                 await handler(context.RequestServices.GetRequiredService<ControlEndpoints>(), context);
         };
         static string Route(HttpContext c, string name) => (string)c.Request.RouteValues[name]!;
@@ -153,17 +153,6 @@ internal sealed partial class ControlEndpoints(SiloDirectory directory, ClusterC
         await GatewayErrors.Problem(problem).ExecuteAsync(context);
     }
 
-    /// <summary>Judges category and group names from the raw target, as the forwarding path does; true when it answered.</summary>
-    private static async Task<bool> RefuseNamesAsync(HttpContext context)
-    {
-        var (badCategory, badGroup) = RequestTargetNames.Check(ForwardingEndpoint.RawTarget(context));
-        if (badCategory is null && badGroup is null)
-            return false;
-        var refusal = badCategory is not null ? RequestTargetNames.InvalidCategoryName(badCategory) : RequestTargetNames.InvalidGroupName(badGroup!);
-        await GatewayErrors.Problem(refusal).ExecuteAsync(context);
-        return true;
-    }
-
     private static async Task<T?> ReadAsync<T>(HttpContext context, JsonTypeInfo<T> type)
         where T : class
     {
@@ -177,7 +166,7 @@ internal sealed partial class ControlEndpoints(SiloDirectory directory, ClusterC
 
     private static partial class Log
     {
-        [LoggerMessage(2210, LogLevel.Warning, "{Method} {Path}: the grain call failed; answered 503 ({Reason})")]
+        [LoggerMessage(2210, LogLevel.Warning, "{Method} {Path}: the grain call failed ({Reason}); answered 503 cluster_unavailable or 504 outcome_unknown")]
         public static partial void GrainCallFailed(ILogger logger, string method, string path, string reason);
     }
 }

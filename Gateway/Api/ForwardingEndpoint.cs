@@ -32,14 +32,8 @@ internal sealed partial class ForwardingEndpoint(
     {
         var aborted = context.RequestAborted;
         // Names are judged here, before any silo or grain is asked: a bad one never costs a forward (or a grain activation).
-        var (badCategory, badGroup) = RequestTargetNames.Check(RawTarget(context));
-        if (badCategory is not null || badGroup is not null)
-        {
-            // The silos' own refusal (RequestTargetNames), so a refused name reads the same whoever refused it.
-            var refusal = badCategory is not null ? RequestTargetNames.InvalidCategoryName(badCategory) : RequestTargetNames.InvalidGroupName(badGroup!);
-            await GatewayErrors.Problem(refusal).ExecuteAsync(context);
+        if (await RefuseBadNamesAsync(context))
             return;
-        }
         var request = context.Request;
         var produce = ProduceTarget(request);
         var poll = IsPoll(request);
@@ -94,7 +88,8 @@ internal sealed partial class ForwardingEndpoint(
                         // A poll (its lease, if any, expires) or an idempotent request whose body was not consumed goes to
                         // another silo; anything else may have been applied.
                         timedOut = true;
-                        var frozen = !await AnswersHealthCheckAsync(silo, aborted);
+                        var within = options.Value.ConnectTimeout < TimeSpan.FromSeconds(1) ? options.Value.ConnectTimeout : TimeSpan.FromSeconds(1);
+                        var frozen = !await client.AnswersHealthCheckAsync(silo, within, aborted);
                         if (frozen)
                             directory.MarkUnresponsive(silo);
                         Log.SiloDidNotAnswer(logger, silo.Id, silo.AddressText, request.Method, request.Path, (long)answerWithin.TotalMilliseconds, frozen);
@@ -188,22 +183,6 @@ internal sealed partial class ForwardingEndpoint(
         return (CategoryName.IsValid(category.ToString()) ? category.ToString() : null, key.Count == 0 || string.IsNullOrEmpty(key[0]) ? null : key[0]);
     }
 
-    /// <summary>Whether <paramref name="silo"/> answers <c>/health/live</c> within the connect timeout (at most 1 s).</summary>
-    private async Task<bool> AnswersHealthCheckAsync(SiloEntry silo, CancellationToken aborted)
-    {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        deadline.CancelAfter(options.Value.ConnectTimeout < TimeSpan.FromSeconds(1) ? options.Value.ConnectTimeout : TimeSpan.FromSeconds(1));
-        try
-        {
-            using var response = await client.Http.GetAsync(new Uri(silo.Address, "health/live"), deadline.Token);
-            return response.IsSuccessStatusCode;
-        }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
-        {
-            return false;
-        }
-    }
-
     /// <summary>A consumer-group poll (<c>POST /v1/categories/{c}/groups/{g}/poll</c>).</summary>
     private static bool IsPoll(HttpRequest request) =>
         HttpMethods.IsPost(request.Method) && request.Path.Value is { } path && path.StartsWith("/v1/categories/", StringComparison.Ordinal)
@@ -243,8 +222,22 @@ internal sealed partial class ForwardingEndpoint(
         return message;
     }
 
+    /// <summary>
+    /// Judges category and group names from the raw target (the silos' own refusal, <see cref="RequestTargetNames"/>, so a
+    /// refused name reads the same whoever refused it); true when it answered.
+    /// </summary>
+    internal static async Task<bool> RefuseBadNamesAsync(HttpContext context)
+    {
+        var (badCategory, badGroup) = RequestTargetNames.Check(RawTarget(context));
+        if (badCategory is null && badGroup is null)
+            return false;
+        var refusal = badCategory is not null ? RequestTargetNames.InvalidCategoryName(badCategory) : RequestTargetNames.InvalidGroupName(badGroup!);
+        await GatewayErrors.Problem(refusal).ExecuteAsync(context);
+        return true;
+    }
+
     // The raw target keeps the path and query exactly as the client sent them (escapes included).
-    internal static string RawTarget(HttpContext context)
+    private static string RawTarget(HttpContext context)
     {
         var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
         return string.IsNullOrEmpty(target) || target[0] != '/'

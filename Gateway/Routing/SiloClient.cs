@@ -33,6 +33,22 @@ public sealed class SiloClient : IDisposable
     /// <summary>The shared client.</summary>
     public HttpClient Http { get; }
 
+    /// <summary>Whether <paramref name="silo"/> answers <c>/health/live</c> with a success within <paramref name="within"/>.</summary>
+    internal async Task<bool> AnswersHealthCheckAsync(SiloEntry silo, TimeSpan within, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(within);
+        try
+        {
+            using var response = await Http.GetAsync(new Uri(silo.Address, "health/live"), deadline.Token);
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
     /// <inheritdoc />
     public void Dispose() => Http.Dispose();
 }

@@ -48,7 +48,7 @@ public sealed class SiloDirectory
                     else
                         live = false;
                 }
-                entry.IsLive = live && entry.UnresponsiveSinceMs == 0;
+                entry.IsLive = live && !entry.IsUnresponsive;
                 next[i] = entry;
             }
             Publish(next);
@@ -71,8 +71,7 @@ public sealed class SiloDirectory
     {
         lock (_lock)
         {
-            if (entry.UnresponsiveSinceMs == 0)
-                entry.UnresponsiveSinceMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            entry.IsUnresponsive = true;
             entry.IsLive = false;
             Publish(_all);
         }
@@ -83,7 +82,7 @@ public sealed class SiloDirectory
     {
         lock (_lock)
         {
-            entry.UnresponsiveSinceMs = 0;
+            entry.IsUnresponsive = false;
             entry.IsLive = entry.SuspectedAtMs == 0 && Array.IndexOf(_all, entry) >= 0;
             Publish(_all);
         }

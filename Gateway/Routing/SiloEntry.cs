@@ -44,11 +44,11 @@ public sealed class SiloEntry
     internal long SuspectedAtMs { get; set; }
 
     /// <summary>
-    /// Unix ms at which a silo failed to answer a forward in time; 0 when not. While set, the silo gets no new request
+    /// Set when a silo failed to answer a forward in time and a health check. While set, the silo gets no new request
     /// whatever membership says (a frozen silo stays Active until Orleans' probes give up on it); only a health check it
     /// answers clears it. Touched under the directory's lock.
     /// </summary>
-    internal long UnresponsiveSinceMs { get; set; }
+    internal bool IsUnresponsive { get; set; }
 
     internal void Enter() => Interlocked.Increment(ref _outstanding);
 

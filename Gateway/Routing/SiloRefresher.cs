@@ -97,25 +97,16 @@ internal sealed class SiloRefresher(
         var checks = new List<Task>();
         foreach (var entry in directory.All)
         {
-            if (entry.UnresponsiveSinceMs != 0)
+            if (entry.IsUnresponsive)
                 checks.Add(CheckAsync(entry));
         }
         await Task.WhenAll(checks);
 
         async Task CheckAsync(SiloEntry entry)
         {
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            deadline.CancelAfter(settings.RefreshInterval < settings.ConnectTimeout ? settings.RefreshInterval : settings.ConnectTimeout);
-            try
-            {
-                using var response = await silos.Http.GetAsync(new Uri(entry.Address, "health/live"), deadline.Token);
-                if (!response.IsSuccessStatusCode)
-                    return;
-            }
-            catch (Exception e) when (e is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-            {
+            var within = settings.RefreshInterval < settings.ConnectTimeout ? settings.RefreshInterval : settings.ConnectTimeout;
+            if (!await silos.AnswersHealthCheckAsync(entry, within, cancellationToken))
                 return; // still not answering
-            }
             directory.MarkResponsive(entry);
             Log.SiloAnswersAgain(logger, entry.Id, entry.AddressText);
         }

@@ -102,7 +102,6 @@ public sealed class Membership
         return Stopwatch.GetElapsedTime(since) >= after;
     }
 
-    /// <summary>Live peers (not this silo).</summary>
     /// <summary>
     /// A peer refused a connection: its process is gone (a frozen one still accepts), though Orleans needs seconds to
     /// declare it dead. <see cref="LivePeers"/> leaves it out for <see cref="RefusedFor"/>, so its chunks get another

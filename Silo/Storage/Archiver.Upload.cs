@@ -125,34 +125,39 @@ public sealed partial class Archiver
     /// <summary>
     /// Checked right before a local copy goes, because the archive can lose a chunk after it verified it (Azurite killed
     /// before it saved its metadata did exactly that, and every silo then dropped its copy of data nobody held any more).
-    /// A whole local copy is uploaded again: the archive answers "already archived" when it holds the same length and
-    /// SHA-256, and stores it anew when it lost it. A partial copy can only be compared by length. False (keep the copy)
-    /// when the archive cannot say or holds something else.
+    /// First a cheap length probe (so an unreachable archive costs no hashing, sweep after sweep); then a whole local copy
+    /// is uploaded again: the archive answers "already archived" when it holds the same length and SHA-256, and stores it
+    /// anew when it lost it. A partial copy can only be compared by length. False (keep the copy) when the archive cannot
+    /// say or holds something else.
     /// </summary>
     private async Task<bool> ArchiveStillHoldsAsync(Chunk chunk, CancellationToken cancellationToken)
     {
-        var size = chunk.FinalSize;
         try
         {
-            if (new FileInfo(chunk.DataPath).Length != size)
-            {
-                if (await _archive.GetLengthAsync(chunk.Category, chunk.Name, cancellationToken) == size)
-                    return true;
-                Log.ArchiveLostPartialCopyKept(_logger, chunk.Category, chunk.Name);
-                return false;
-            }
-            if (await _archive.UploadAsync(chunk.Category, chunk.Name, chunk.DataPath, size, expectedHash: null, cancellationToken) == ArchiveUploadOutcome.Created)
-            {
-                Log.ArchiveRestored(_logger, chunk.Category, chunk.Name, size);
-                Telemetry.BusTelemetry.ArchiveRestored.Add(1, new KeyValuePair<string, object?>("category", chunk.Category));
-            }
-            return true;
+            var stored = await _archive.GetLengthAsync(chunk.Category, chunk.Name, cancellationToken);
+            if (new FileInfo(chunk.DataPath).Length == chunk.FinalSize)
+                return await ConfirmOrUploadAsync(chunk, cancellationToken);
+            if (stored == chunk.FinalSize)
+                return true;
+            Log.ArchiveLostPartialCopyKept(_logger, chunk.Category, chunk.Name);
+            return false;
         }
         catch (Exception e) when (e is ArchiveException or IOException or UnauthorizedAccessException)
         {
             Log.LocalCopyKept(_logger, e, chunk.Category, chunk.Name);
             return false;
         }
+    }
+
+    /// <summary>Uploads the whole local copy; the archive confirms it holds the same bytes, or stores them again if it lost them.</summary>
+    private async Task<bool> ConfirmOrUploadAsync(Chunk chunk, CancellationToken cancellationToken)
+    {
+        if (await _archive.UploadAsync(chunk.Category, chunk.Name, chunk.DataPath, chunk.FinalSize, expectedHash: null, cancellationToken) == ArchiveUploadOutcome.Created)
+        {
+            Log.ArchiveRestored(_logger, chunk.Category, chunk.Name, chunk.FinalSize);
+            Telemetry.BusTelemetry.ArchiveRestored.Add(1, new KeyValuePair<string, object?>("category", chunk.Category));
+        }
+        return true;
     }
 
     /// <summary>
@@ -174,20 +179,24 @@ public sealed partial class Archiver
             {
                 if (await _archive.GetLengthAsync(chunk.Category, chunk.Name, cancellationToken) == chunk.FinalSize)
                     continue;
-                if (!chunk.IsRemote && File.Exists(chunk.DataPath))
-                {
-                    await ArchiveStillHoldsAsync(chunk, cancellationToken); // uploads it again from the whole local copy
-                    continue;
-                }
-                Log.ArchiveMissing(_logger, chunk.Category, chunk.Name, _archive.Location);
-                Telemetry.BusTelemetry.ArchiveMissing.Add(1, new KeyValuePair<string, object?>("category", chunk.Category));
+                if (!chunk.IsRemote && File.Exists(chunk.DataPath) && new FileInfo(chunk.DataPath).Length == chunk.FinalSize)
+                    await ConfirmOrUploadAsync(chunk, cancellationToken);
+                else
+                    ReportMissing(chunk);
             }
-            catch (ArchiveException e)
+            catch (Exception e) when (e is ArchiveException or IOException)
             {
                 Log.ArchiveCheckFailed(_logger, e, chunk.Category, chunk.Name);
                 return; // the archive cannot answer now: the next check tries again
             }
         }
+    }
+
+    /// <summary>The catalog says archived, no local copy is left here, and the archive lost it: an operator must know.</summary>
+    private void ReportMissing(Chunk chunk)
+    {
+        Log.ArchiveMissing(_logger, chunk.Category, chunk.Name, _archive.Location);
+        Telemetry.BusTelemetry.ArchiveMissing.Add(1, new KeyValuePair<string, object?>("category", chunk.Category));
     }
 
     private void DropLocalCopy(Chunk chunk)
@@ -222,9 +231,7 @@ public sealed partial class Archiver
         }
         catch (ArchiveNotFoundException)
         {
-            // The catalog says archived, no local copy is left here, and the archive lost it: an operator must know.
-            Log.ArchiveMissing(_logger, chunk.Category, chunk.Name, _archive.Location);
-            Telemetry.BusTelemetry.ArchiveMissing.Add(1, new KeyValuePair<string, object?>("category", chunk.Category));
+            ReportMissing(chunk);
             throw;
         }
         if (length != chunk.Size)
