@@ -1,138 +1,72 @@
 using OrleansBus.AppHost;
-using OrleansBus.AppHost.Components;
-using OrleansBus.AppHost.Processes;
+using OrleansBus.AppHost.Resources;
 
-// The whole local cluster on one page: what starts, in which order, with which settings.
+// The whole local cluster on one page, as an Aspire model: what starts, in which order, with which settings.
 //
-//   PostgreSQL (Orleans membership, catalog, groups)  →  Azurite (blob archive tier)
-//   →  silo1..siloN (storage nodes, one after another)   →  gateway (REST edge)
+//   PostgreSQL (Orleans membership, catalog, grain state)  ┐
+//   Azurite (blob archive tier)                            ┴→  silo × N (storage nodes)  →  gateway (REST edge)
 //
-// Everything listens on 127.0.0.1 and keeps its state under --data (default ./.cluster), so a second run
-// finds the same categories and groups. Each child logs to <data>/logs/<name>.log, not to this console.
-// Ctrl+C or SIGTERM stops everything in the reverse order and exits 0. A silo that dies on its own is reported and
-// the rest keeps serving (that is what a cluster is for: try a failure by hand); PostgreSQL, Azurite or the gateway
-// dying stops everything and exits 1. Only PIDs started here are ever signalled.
+// Everything listens on 127.0.0.1 and keeps its state under DataDir (default <repo>/.cluster), so a second run finds the
+// same categories and groups: replicas take the silo names silo1..siloN back (Bus:SiloId=slot). Aspire's dashboard
+// shows each process's console, logs, traces and metrics. Ctrl+C or SIGTERM stops the gateway, then the silos, then the
+// rest. A bad setting, a taken port or a missing program stops it before anything starts, with one line.
 
-var options = ClusterOptions.Parse(args, out var usageError);
-if (options is null)
+if (args.Any(a => a is "--help" or "-h" or "-?"))
 {
-    if (usageError is null)
-    {
-        Console.WriteLine(ClusterOptions.Usage);
-        return 0;
-    }
-    Console.Error.WriteLine($"apphost: {usageError}");
-    return 2;
+    Console.WriteLine(ClusterSettings.Help);
+    return 0;
 }
-if (Ports.FirstInUse(options) is { } busy)
-{
-    Console.Error.WriteLine($"apphost: {busy.Option}: port {busy.Port} (for {busy.Owner}) is already in use. Pick another with {busy.Option} P.");
-    return 2;
-}
-
-var data = options.DataDir;
-var logs = Path.Combine(data, "logs");
-var startedAt = System.Diagnostics.Stopwatch.StartNew();
-var readyTimeout = TimeSpan.FromSeconds(60); // per silo and for the gateway: GET /health/ready = 200
-var stopTimeout = TimeSpan.FromSeconds(30);  // SIGTERM, then SIGKILL
-const string QuietRequestLogs = "--Logging:LogLevel:Microsoft.AspNetCore=Warning"; // no line per HTTP request in the logs
-using var stop = new StopRequest();
-var cluster = new RunningCluster();
-IClusterComponent? died = null;
-var failed = false;
 try
 {
-    var repo = RepoLayout.Find();
-    DataFolder.Create(data);
-    Console.WriteLine($"starting {options.Silos} silos and a gateway in {data} ({repo.Configuration} build) ...");
+    var dashboard = ClusterSettings.DashboardWanted(args);
+    var builder = DistributedApplication.CreateBuilder(new DistributedApplicationOptions { Args = args, DisableDashboard = !dashboard });
+    var settings = ClusterSettings.Read(builder.Configuration, builder.AppHostDirectory);
+    settings.ThrowIfPortsTaken(builder.Configuration);
+    LocalPrograms.ThrowIfNoPostgresUser();
+    var repoRoot = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, ".."));
+    var postgresBin = LocalPrograms.PostgresBin();
+    var azuriteExecutable = LocalPrograms.Azurite(repoRoot);
+    Directory.CreateDirectory(settings.DataDir);
 
-    // 1. PostgreSQL: initdb on the first run, then the same cluster; database "orleansbus".
-    var postgres = cluster.Add(await PostgresLauncher.StartAsync(
-        Path.Combine(data, "postgres"), options.PostgresPort, Path.Combine(logs, "postgres.log"), stop.Token));
-    await postgres.CreateDatabaseIfMissingAsync(PostgresLauncher.Database, stop.Token);
-    await postgres.ClearOrleansMembershipAsync(stop.Token);
+    var postgres = builder.AddLocalPostgres("postgres", postgresBin, LocalPrograms.PostgresDataDir(Path.Combine(settings.DataDir, "postgres")));
+    var azurite = builder.AddLocalAzurite("azurite", azuriteExecutable, Path.Combine(settings.DataDir, "azurite"));
 
-    // 2. Azurite: blob storage for sealed chunks (container "chunks", created by the silos).
-    var azurite = cluster.Add(await AzuriteLauncher.StartAsync(
-        repo.Root, Path.Combine(data, "azurite"), options.AzuritePort, Path.Combine(logs, "azurite.log"), Console.Out, stop.Token));
-    await Readiness.WaitForPortAsync(azurite, options.AzuritePort, TimeSpan.FromSeconds(30), stop.Token);
+    // ADO.NET clustering on the same database as the catalog; cluster and service id as the silos' defaults.
+    var orleans = builder.AddOrleans("orleansbus")
+        .WithClusterId("orleansbus")
+        .WithServiceId("orleansbus")
+        .WithClustering(new BusClustering(postgres));
 
-    // 3. Silos, one at a time: the first one creates the metadata tables, the others join it.
-    var dotnetEnvironment = new Dictionary<string, string>
-    {
-        // Server GC sizes its heaps per core; several silos on one small machine would starve each other.
-        ["DOTNET_gcServer"] = "0",
-    };
-    for (var i = 1; i <= options.Silos; i++)
-    {
-        var siloId = $"silo{i}";
-        var url = $"http://127.0.0.1:{options.SiloPort + i - 1}";
-        var silo = cluster.Add(ChildProcess.Start(siloId, url, RepoLayout.DotnetHost,
-        [
-            repo.SiloDll,
-            "--urls", url,
-            $"--Bus:SiloId={siloId}",
-            $"--Bus:DataDir={Path.Combine(data, siloId)}",
-            "--Bus:Metadata=postgres",
-            $"--Bus:PostgresConnectionString={postgres.Endpoint}",
-            $"--Bus:AdvertiseUrl={url}",
-            $"--Bus:ReplicationFactor={options.ReplicationFactor}",
-            "--Bus:Archive:Kind=blob",
-            $"--Bus:Archive:Blob:ConnectionString=DefaultEndpointsProtocol=http;AccountName={AzuriteLauncher.AccountName};AccountKey={AzuriteLauncher.AccountKey};BlobEndpoint={azurite.Endpoint};",
-            "--Bus:Archive:Blob:Container=chunks",
-            QuietRequestLogs,
-        ], Path.Combine(logs, $"{siloId}.log"), stopTimeout, dotnetEnvironment, workingDirectory: Path.GetDirectoryName(repo.SiloDll)));
-        await Readiness.WaitForHealthAsync(silo, url, readyTimeout, stop.Token);
-    }
+    var silo = builder.AddProject<Projects.OrleansBus_Silo>("silo")
+        .WithReference(orleans) // Orleans ports per replica, cluster ids, clustering
+        .WithHttpEndpoint(name: "http")
+        .WithEnvironment("Orleans__Endpoints__AdvertisedIPAddress", "127.0.0.1") // silo traffic stays on loopback
+        .WithEnvironment("Bus__SiloId", "slot") // replicas claim silo1..siloN and their folders under DataDir/silos
+        .WithEnvironment("Bus__DataDir", Path.Combine(settings.DataDir, "silos"))
+        .WithEnvironment("Bus__ReplicationFactor", settings.ReplicationFactor.ToString(System.Globalization.CultureInfo.InvariantCulture))
+        .WithEnvironment("Bus__Archive__Kind", "blob")
+        .WithEnvironment("Bus__Archive__Blob__ConnectionString", azurite.Resource.ConnectionStringExpression)
+        .WithEnvironment("Bus__Archive__Blob__Container", "chunks")
+        .WithLocalProcessDefaults(dashboard)
+        .WithHttpHealthCheck("/health/ready")
+        .WaitFor(postgres)
+        .WaitFor(azurite)
+        .WithReplicas(settings.Silos);
 
-    // 4. Gateway: an Orleans client of the silos' cluster (ADO.NET clustering in PostgreSQL) finds the live silos.
-    var gatewayUrl = $"http://127.0.0.1:{options.GatewayPort}";
-    var gateway = cluster.Add(ChildProcess.Start("gateway", gatewayUrl, RepoLayout.DotnetHost,
-    [
-        repo.GatewayDll,
-        "--urls", gatewayUrl,
-        $"--Gateway:PostgresConnectionString={postgres.Endpoint}",
-        "--Gateway:PostgresSchema=public",
-        QuietRequestLogs,
-    ], Path.Combine(logs, "gateway.log"), stopTimeout, dotnetEnvironment, workingDirectory: Path.GetDirectoryName(repo.GatewayDll)));
-    await Readiness.WaitForHealthAsync(gateway, gatewayUrl, readyTimeout, stop.Token);
+    var gateway = builder.AddProject<Projects.OrleansBus_Gateway>("gateway")
+        .WithReference(orleans.AsClient())
+        .WithHttpEndpoint(name: "http", port: settings.GatewayPort, isProxied: false) // the port users are told, bound by the gateway itself
+        .WithLocalProcessDefaults(dashboard)
+        .WithHttpHealthCheck("/health/ready")
+        .WaitFor(silo);
 
-    foreach (var component in cluster.Components)
-    {
-        Console.WriteLine($"{component.Name} {component.Endpoint} (pid {component.Pid})");
-    }
-    Console.WriteLine($"logs {logs}");
-    Console.WriteLine($"ready: Ctrl+C stops everything (started in {startedAt.Elapsed.TotalSeconds:0.0} s)");
-
-    died = await cluster.WaitForStopOrExitAsync(
-        keepServingWithout: component => component.Name.StartsWith("silo", StringComparison.Ordinal),
-        gone => Console.Error.WriteLine($"apphost: {gone.Name} (pid {gone.Pid}) exited on its own; the rest keeps serving. Its log: {gone.LogPath}"),
-        stop.Token);
+    builder.StopFirstOnShutdown(gateway.Resource, silo.Resource);
+    builder.PrintEndpointsWhenReady(gateway, silo, postgres, dashboard);
+    builder.Build().Run();
+    return 0;
 }
-catch (StartupException ex)
+catch (StartupException e)
 {
-    Console.Error.WriteLine($"apphost: {ex.Message}");
-    failed = true;
+    Console.Error.WriteLine($"apphost: {e.Message}");
+    return 2;
 }
-catch (OperationCanceledException) when (stop.IsRequested)
-{
-    // Ctrl+C while starting: stop what is already up.
-}
-catch (Exception ex) when (ex is Npgsql.NpgsqlException or IOException or UnauthorizedAccessException)
-{
-    Console.Error.WriteLine($"apphost: {ex.GetType().Name}: {ex.Message}");
-    failed = true;
-}
-finally
-{
-    if (died is not null)
-    {
-        Console.Error.WriteLine($"apphost: {died.Name} (pid {died.Pid}) exited on its own; stopping everything. Its log: {died.LogPath}");
-    }
-    else if (stop.IsRequested)
-    {
-        Console.WriteLine($"{stop.Signal}: stopping ...");
-    }
-    await cluster.StopAllAsync(Console.Out);
-}
-return failed || died is not null ? 1 : 0;

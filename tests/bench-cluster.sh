@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The cluster benchmark: starts a local cluster with the AppHost (PostgreSQL, Azurite, 3 silos with replication
-# factor 2, the gateway) on free loopback ports in a temporary folder, runs the load generator through the gateway
+# The cluster benchmark: starts a local cluster with the Aspire AppHost (PostgreSQL, Azurite, 3 silos with replication
+# factor 2, the gateway; no dashboard) on free loopback ports in a temporary folder, runs the load generator through the gateway
 # (produce with page-cache durability and min_sync_replicas=1, raw read, consume with 1 and 4 consumers) RUNS times,
 # each time also straight to silo1 (the gateway's cost is the ratio), prints each summary line, runs the Orleans client sample (produce and consume through grains) beside it, then stops the cluster (SIGTERM to the AppHost it started) and removes the folder.
 #
@@ -12,25 +12,15 @@ RUNS="${1:-3}"
 MIB="${2:-512}"
 
 freeport() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-# Silo ports are consecutive from --silo-port: take a base with three free ports above it.
-silo_base() {
-  while :; do
-    p=$(freeport)
-    if python3 -c "import socket,sys
-for q in range($p,$p+3):
-    s=socket.socket(); s.bind(('127.0.0.1',q)); s.close()" 2>/dev/null; then echo "$p"; return; fi
-  done
-}
 
 dotnet build OrleansBus.sln -c Release -nologo -v q >/dev/null
 WORK="$(mktemp -d)"
 chmod 755 "$WORK" # the postgres OS user must be able to enter it
 GATEWAY=$(freeport)
-PGPORT=$(freeport)
 : >"$WORK/apphost.log"
-dotnet AppHost/bin/Release/net10.0/OrleansBus.AppHost.dll --silos 3 --replication-factor 2 \
-  --gateway-port "$GATEWAY" --silo-port "$(silo_base)" --postgres-port "$PGPORT" --azurite-port "$(freeport)" \
-  --data "$WORK/cluster" >"$WORK/apphost.log" 2>&1 &
+# --Dashboard false: no dashboard, and no OTLP export or tracing in silos and gateway (figures comparable across runs).
+dotnet AppHost/bin/Release/net10.0/OrleansBus.AppHost.dll --Silos 3 --ReplicationFactor 2 --GatewayPort "$GATEWAY" \
+  --DataDir "$WORK/cluster" --Dashboard false >"$WORK/apphost.log" 2>&1 &
 APPHOST=$!
 cleanup() {
   kill -TERM "$APPHOST" 2>/dev/null || true
@@ -45,11 +35,12 @@ for _ in $(seq 1 240); do
   sleep 0.5
 done
 grep -q '^ready' "$WORK/apphost.log" || { cat "$WORK/apphost.log"; echo "bench-cluster: the cluster was not ready in 2 minutes" >&2; exit 1; }
-grep -E '^(silo|gateway)' "$WORK/apphost.log"
+grep -E '^(silo|gateway|postgres)' "$WORK/apphost.log"
 
 # The same load straight to one silo, alternating with the gateway run in each round: the gateway's cost is the ratio.
 SILO1=$(awk '$1 == "silo1" { print $2; exit }' "$WORK/apphost.log")
-[ -n "$SILO1" ] || { cat "$WORK/apphost.log"; echo "bench-cluster: no silo1 line in the AppHost's output" >&2; exit 1; }
+POSTGRES=$(awk '$1 == "postgres" { print $2; exit }' "$WORK/apphost.log")
+[ -n "$SILO1" ] && [ -n "$POSTGRES" ] || { cat "$WORK/apphost.log"; echo "bench-cluster: no silo1 or postgres line in the AppHost's output" >&2; exit 1; }
 
 for run in $(seq 1 "$RUNS"); do
   echo "run $run of $RUNS"
@@ -61,6 +52,6 @@ for run in $(seq 1 "$RUNS"); do
   # The Orleans client (a separate process with only Contracts and the Orleans client): one batching producer
   # (1 MiB batches of ~1 KiB messages, the category's default durability), then one consumer of a group.
   dotnet samples/OrleansClientSample/bin/Release/net10.0/OrleansClientSample.dll \
-    --postgres "Host=127.0.0.1;Port=$PGPORT;Username=postgres;Database=orleansbus" --category "orleans-client-$run" --group bench \
+    --postgres "$POSTGRES" --category "orleans-client-$run" --group bench \
     --produce $((MIB * 1024)) --consume $((MIB * 1024)) --message-bytes 1024 | sed 's/^/orleans-client: /'
 done

@@ -41,7 +41,7 @@ public static class RepoPaths
         return path;
     }
 
-    /// <summary>The built local-cluster launcher, <c>AppHost/bin/&lt;configuration&gt;/net10.0/OrleansBus.AppHost.dll</c>.</summary>
+    /// <summary>The built Aspire AppHost, <c>AppHost/bin/&lt;configuration&gt;/net10.0/OrleansBus.AppHost.dll</c>.</summary>
     public static string AppHostDll(string? configuration = null)
     {
         configuration ??= BuildConfiguration;
