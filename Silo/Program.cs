@@ -11,11 +11,7 @@ SiloSlot.ClaimIfAsked(builder.Configuration); // Bus:SiloId=slot (identical repl
 builder.AddBusSilo();
 builder.AddServiceDefaults();
 var app = builder.Build();
-app.UseMiddleware<GrainFailureTranslation>();
-app.UseMiddleware<RawCategoryNameCheck>();
-app.MapBusApi();
-app.MapDefaultEndpoints();
-app.MapFallback(FallbackEndpoint.Handle);
+app.UseBusSilo();
 try
 {
     app.Run();

@@ -20,7 +20,7 @@ public sealed partial class BusClient
     /// <exception cref="BusMessageTooLargeException">A message is over the server's limit; nothing was written.</exception>
     /// <exception cref="BusUnavailableException">No endpoint could be reached.</exception>
     /// <remarks>After a connection failure the batch is sent to the next endpoint, and may then be written twice (at-least-once).</remarks>
-    public Task<ProduceResult> ProduceAsync(string category, ReadOnlyMemory<byte> batch, Durability? durability = null, CancellationToken cancellationToken = default)
+    public async Task<ProduceResult> ProduceAsync(string category, ReadOnlyMemory<byte> batch, Durability? durability = null, CancellationToken cancellationToken = default)
     {
         var path = "v1/categories/" + Segment(category, "category") + "/messages";
         var query = '?';
@@ -31,15 +31,26 @@ public sealed partial class BusClient
         }
         if (Options.MinSyncReplicas > 0)
             path += query + "min_sync_replicas=" + Options.MinSyncReplicas.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return ExecuteAsync(
-            endpoint =>
-            {
-                var content = new ReadOnlyMemoryContent(batch);
-                content.Headers.ContentType = OctetStream;
-                return new HttpRequestMessage(HttpMethod.Post, new Uri(endpoint, path)) { Content = content };
-            },
-            static (response, _, token) => ReadJsonAsync(response, BusClientJsonContext.Default.ProduceResult, token),
-            Options.RequestTimeout, preferredEndpoint: null, cancellationToken);
+        using var activity = ClientTelemetry.StartProduce(category); // the trace's root, unless the caller has one
+        try
+        {
+            var result = await ExecuteAsync(
+                endpoint =>
+                {
+                    var content = new ReadOnlyMemoryContent(batch);
+                    content.Headers.ContentType = OctetStream;
+                    return new HttpRequestMessage(HttpMethod.Post, new Uri(endpoint, path)) { Content = content };
+                },
+                static (response, _, token) => ReadJsonAsync(response, BusClientJsonContext.Default.ProduceResult, token),
+                Options.RequestTimeout, preferredEndpoint: null, cancellationToken);
+            ClientTelemetry.Finish(activity, result, null);
+            return result;
+        }
+        catch (Exception e)
+        {
+            ClientTelemetry.Finish(activity, null, e);
+            throw;
+        }
     }
 
     /// <summary>Sends one pre-formed batch of UTF-8 text: newline-terminated messages.</summary>

@@ -79,6 +79,10 @@ public static class BusErrors
     public static IResult NotReady() =>
         Problem(503, BusErrorCodes.NotReady, "Not ready", "The silo is starting or stopping.");
 
+    /// <summary>Readiness failed: <paramref name="failing"/> names each failed check (<c>name: why</c>).</summary>
+    public static IResult NotReady(string failing) =>
+        Problem(503, BusErrorCodes.NotReady, "Not ready", $"Not ready to serve: {failing}.", failing);
+
     public static IResult Internal(string detail) =>
         Problem(500, BusErrorCodes.Internal, "Internal error", detail);
 

@@ -45,15 +45,36 @@ public sealed partial class ConsumerGroupGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (state.RecordExists)
+        if (!state.RecordExists)
+        {
+            var (category, group) = GrainKeys.SplitConsumerGroup(this.GetPrimaryKeyString());
+            if (await legacy.ReadAsync(category, group, cancellationToken) is { } imported)
+            {
+                state.State = imported; // stored by the version that kept groups in tables: carried over once
+                await state.WriteStateAsync(cancellationToken);
+                LogImported(logger, group, category, imported.Chunks.Count);
+            }
+        }
+        if (S.Exists)
+            ReportLagHere(true);
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        ReportLagHere(false);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The silo hosting this activation reports the group's lag (absent where grains run without a silo's store: tests).</summary>
+    private void ReportLagHere(bool report)
+    {
+        if (ServiceProvider.GetService<Telemetry.GroupLagGauges>() is not { } gauges)
             return;
         var (category, group) = GrainKeys.SplitConsumerGroup(this.GetPrimaryKeyString());
-        if (await legacy.ReadAsync(category, group, cancellationToken) is { } imported)
-        {
-            state.State = imported; // stored by the version that kept groups in tables: carried over once
-            await state.WriteStateAsync(cancellationToken);
-            LogImported(logger, group, category, imported.Chunks.Count);
-        }
+        if (report)
+            gauges.Register(category, group);
+        else
+            gauges.Unregister(category, group);
     }
 
     public async Task<GroupSeekInfo> EnsureAsync(string siloId, string startKind, long nowMs)
@@ -67,6 +88,7 @@ public sealed partial class ConsumerGroupGrain(
         S.SeekKind = startKind;
         S.SeekTimeMs = nowMs;
         await PersistAsync();
+        ReportLagHere(true);
         return Info(siloId, created: true);
     }
 

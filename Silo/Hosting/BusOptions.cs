@@ -57,6 +57,12 @@ public sealed class BusOptions
     /// </summary>
     public TimeSpan ArchiveCheckInterval { get; set; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// How often the silo hosting a consumer group's grain measures the group's lag for the metrics
+    /// (<c>orleansbus.group.lag</c>, <c>_bytes</c>, <c>oldest_unacked_age</c>); zero turns it off.
+    /// </summary>
+    public TimeSpan GroupLagInterval { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Metadata store: <c>sqlite</c> (embedded default, <c>&lt;DataDir&gt;/metadata.db</c>) or <c>postgres</c> (a cluster).</summary>
     [RegularExpression("^(sqlite|postgres)$")]
     public string Metadata { get; set; } = "sqlite";

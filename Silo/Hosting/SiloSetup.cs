@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using OrleansBus.Contracts;
+using OrleansBus.Silo.Api;
 using OrleansBus.Silo.Archive;
 using OrleansBus.Silo.Metadata;
 using OrleansBus.Silo.Storage;
@@ -34,6 +35,7 @@ public static class SiloSetup
             .Validate(o => o.SealCheckInterval > TimeSpan.Zero, "Bus:SealCheckInterval must be positive.")
             .Validate(o => o.LocalRetention >= TimeSpan.Zero, "Bus:LocalRetention must not be negative.")
             .Validate(o => o.ArchiveCheckInterval >= TimeSpan.Zero, "Bus:ArchiveCheckInterval must not be negative (0 turns the check off).")
+            .Validate(o => o.GroupLagInterval >= TimeSpan.Zero, "Bus:GroupLagInterval must not be negative (0 turns the lag metrics off).")
             .Validate(o => o.MaxMessageBytes <= o.MaxRequestBytes, "Bus:MaxMessageBytes must not exceed Bus:MaxRequestBytes.")
             .Validate(o => o.Metadata != "postgres" || !string.IsNullOrWhiteSpace(o.PostgresConnectionString),
                 "Bus:PostgresConnectionString is required when Bus:Metadata is postgres.")
@@ -45,6 +47,7 @@ public static class SiloSetup
                 "Bus:AdvertiseUrl must be an absolute http(s) URL, or auto.")
             .ValidateOnStart();
         builder.Services.AddOpenApi(); // the v1 document, /openapi/v1.json
+        builder.Services.AddReadinessChecks(); // /health/ready: storage, Orleans membership, metadata, archive
         builder.Services.AddSingleton(TimeProvider.System);
         // The database itself: the category grains and CatalogStore use it; everything else sees CatalogStore, which
         // sends chunk rows through the category grains.
@@ -100,6 +103,8 @@ public static class SiloSetup
         // 5. Last: started once the store is loaded, stopped first, before the chunks are sealed at shutdown (those are
         //    archived after the next start, never half-uploaded by a stopping silo).
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Archiver>());
+        builder.Services.AddSingleton<Telemetry.GroupLagGauges>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Telemetry.GroupLagGauges>());
         return builder;
     }
 }

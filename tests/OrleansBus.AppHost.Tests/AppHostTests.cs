@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using OrleansBus.Testing;
 
 // Each test starts a whole cluster; two at once would only starve each other on a 2-core machine.
@@ -30,6 +32,8 @@ public sealed class AppHostTests
         using var cts = new CancellationTokenSource(StartTimeout + ConsumeTimeout + StopTimeout);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.OrleansBus_AppHost>(
             ["--DataDir", dir.Combine("cluster"), "--GatewayPort", $"{gatewayPort}"], cts.Token);
+        // The builder copies every resource's console into this process's log: keep warnings and errors only.
+        builder.Services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
         IReadOnlyList<(int Pid, string Command)> started;
         await using (var app = await builder.BuildAsync(cts.Token))
         {

@@ -43,6 +43,11 @@ public sealed class PostgresRestartTests
                 await producer.ProduceNextAsync(cluster.GatewayUrl);
                 return cluster.Silos.All(s => Failures(s) > before[s.SiloId]);
             }, "every silo logging a failed membership read while PostgreSQL was stopped", TimeSpan.FromSeconds(15));
+            // Readiness names the database (what Aspire's dashboard and a container platform's probe see).
+            using var notReady = await cluster.Http.GetAsync(new Uri(cluster.Silos[0].BaseUrl + "/health/ready"));
+            var problem = await notReady.Content.ReadAsStringAsync();
+            Assert.True(notReady.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable && problem.Contains("\"not_ready\"", StringComparison.Ordinal)
+                && problem.Contains("metadata: ", StringComparison.Ordinal), $"/health/ready with PostgreSQL stopped: {(int)notReady.StatusCode} {problem}");
         }
         finally
         {
@@ -58,6 +63,11 @@ public sealed class PostgresRestartTests
         }, $"30 more produces acknowledged through the gateway after PostgreSQL came back (failures: {producer.Failed.Count})", TimeSpan.FromSeconds(30));
         await cluster.WaitForMembersAsync(cluster.Silos, TimeSpan.FromSeconds(15));
         await cluster.Gateway!.WaitForLiveSilosAsync(cluster.Silos.Length);
+        await cluster.WaitUntilAsync(async () =>
+        {
+            using var ready = await cluster.Http.GetAsync(new Uri(cluster.Silos[0].BaseUrl + "/health/ready"));
+            return ready.IsSuccessStatusCode;
+        }, "silo1 ready again after PostgreSQL came back", TimeSpan.FromSeconds(15));
 
         var acknowledged = producer.AcknowledgedMessages();
         await ledger.ConsumeAsync(cluster.GatewayUrl, "c2", async () => ledger.HasAll(acknowledged) && await ledger.DrainedAsync(cluster.GatewayUrl), TimeSpan.FromSeconds(45));

@@ -48,6 +48,9 @@ public sealed class TwoSiloGroupTests
         var settings = await GroupSilo.MetadataSettingsAsync(MetadataBackend.Postgres, ("ReplicationFactor", "1"));
         await using var first = await GroupSilo.StartAsync(dir.Combine("sa", "data"), "sa", settings);
         await using var second = await GroupSilo.StartAsync(dir.Combine("sb", "data"), "sb", settings);
+        // sa can pull from sb only once it knows sb's HTTP address (a second or so after sb joined); the loop below takes
+        // less than that, so without this wait it ran before sa could reach sb at all (a flake, half the runs).
+        await WaitUntilLiveAsync(first, "sb");
         await second.Api.ProduceAsync("fair", "elsewhere-1\nelsewhere-2\n"); // sb's chunk: the oldest, not held by sa
         await first.Api.ProduceAsync("fair", "here-0\n");
 
@@ -64,6 +67,22 @@ public sealed class TwoSiloGroupTests
         }
         Assert.True(delivered.Contains("elsewhere-1") && delivered.Contains("elsewhere-2"), $"sb's messages were starved: {string.Join(", ", delivered)}");
         Assert.StartsWith("here-", delivered[0], StringComparison.Ordinal); // the first poll took what sa holds
+    }
+
+    /// <summary>Waits until <paramref name="observer"/>'s <c>/cluster/v1/members</c> shows <paramref name="siloId"/> live, with its address.</summary>
+    private static async Task WaitUntilLiveAsync(GroupSilo observer, string siloId)
+    {
+        using var http = new HttpClient();
+        var seen = "";
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            seen = await http.GetStringAsync(new Uri(observer.Process.BaseUrl + "/cluster/v1/members"));
+            using var members = System.Text.Json.JsonDocument.Parse(seen);
+            if (members.RootElement.EnumerateArray().Any(m => m.GetProperty("id").GetString() == siloId && m.GetProperty("live").GetBoolean()))
+                return;
+            await Task.Delay(100);
+        }
+        throw new Xunit.Sdk.XunitException($"{observer.Process.SiloId} never saw {siloId} live within 10 s: {seen}");
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using static OrleansBus.Silo.Tests.Api.SiloHttp;
 
 namespace OrleansBus.Silo.Tests.Api;
@@ -17,5 +18,24 @@ public sealed class HealthTests(SiloApiFactory silo) : IClassFixture<SiloApiFact
 
         await AssertStatusAsync(response, HttpStatusCode.OK);
         Assert.Equal(body, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task An_unreachable_archive_leaves_the_silo_ready_but_says_it_is_degraded()
+    {
+        using var closed = new TcpListener(IPAddress.Loopback, 0);
+        closed.Start();
+        var port = ((IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop(); // nothing listens there now
+        using var noArchive = SiloApiFactory.WithSettings(
+            ("Bus:Archive:Kind", "blob"),
+            ("Bus:Archive:Blob:ConnectionString", $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"));
+        using var client = noArchive.CreateClient();
+
+        using var response = await client.GetAsync(RawUri(client, "/health/ready"));
+
+        await AssertStatusAsync(response, HttpStatusCode.OK);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.StartsWith("ready\ndegraded archive: ", body, StringComparison.Ordinal);
     }
 }

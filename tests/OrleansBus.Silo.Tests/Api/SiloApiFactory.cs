@@ -18,6 +18,7 @@ namespace OrleansBus.Silo.Tests.Api;
 public class SiloApiFactory : WebApplicationFactory<Program>
 {
     private readonly string? _ownedRoot;
+    private readonly Dictionary<string, string> _settings = new(StringComparer.Ordinal);
     private int _deleted;
 
     /// <summary>A silo on a fresh temporary data directory, deleted on dispose.</summary>
@@ -48,6 +49,15 @@ public class SiloApiFactory : WebApplicationFactory<Program>
     /// <summary>A silo whose data directory is <paramref name="dataDir"/>; the caller owns (and deletes) it.</summary>
     public static SiloApiFactory OnDataDir(string dataDir) => new(dataDir);
 
+    /// <summary>A silo on a fresh temporary data directory with these configuration settings (<c>Bus:…</c>) besides.</summary>
+    public static SiloApiFactory WithSettings(params (string Key, string Value)[] settings)
+    {
+        var factory = new SiloApiFactory();
+        foreach (var (key, value) in settings)
+            factory._settings[key] = value;
+        return factory;
+    }
+
     /// <summary>The folder the tests own and walk: the data directory's parent, or the data directory itself when supplied.</summary>
     public string Root { get; }
 
@@ -63,6 +73,8 @@ public class SiloApiFactory : WebApplicationFactory<Program>
         // would default to Development, which adds the developer exception page and other development-only behaviour.
         builder.UseEnvironment("Production");
         builder.UseSetting("Bus:DataDir", DataDir);
+        foreach (var (key, value) in _settings)
+            builder.UseSetting(key, value);
         builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
     }
 
