@@ -10,7 +10,7 @@ namespace OrleansBus.ServiceDefaults;
 
 /// <summary>
 /// What every OrleansBus service (silo, gateway) sets up the same way, Aspire's "service defaults" convention:
-/// OpenTelemetry metrics (our <c>OrleansBus</c> meter, ASP.NET Core, HttpClient, the runtime) served as Prometheus text on
+/// OpenTelemetry metrics (our <c>OrleansBus</c> meter, Orleans', ASP.NET Core, HttpClient, the runtime) served as Prometheus text on
 /// <c>/metrics</c>, and — when an OTLP endpoint is configured (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c>, which Aspire sets) —
 /// logs, traces (our <c>OrleansBus</c> activity source, ASP.NET Core, HttpClient) and metrics exported over OTLP.
 /// Tracing is only switched on with an exporter: an activity per request that nobody collects is cost for nothing.
@@ -29,6 +29,7 @@ public static class ServiceDefaultsExtensions
         var telemetry = builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics
                 .AddMeter(TelemetryName)
+                .AddMeter("Microsoft.Orleans") // Orleans' own: grain calls, messaging, membership, activations
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()

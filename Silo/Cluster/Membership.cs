@@ -150,8 +150,9 @@ public sealed class Membership
     }
 
     /// <summary>
-    /// Bus:AdvertiseUrl, else the first listen URL with a wildcard host read as loopback; <c>auto</c>: the first listen URL
-    /// with this host's own address (containers, see <see cref="HostIdentity"/>).
+    /// Bus:AdvertiseUrl, else the first listen URL with a wildcard host or <c>localhost</c> (what Aspire gives each replica)
+    /// read as 127.0.0.1, so peers never try ::1 first; <c>auto</c>: the first listen URL with this host's own address
+    /// (containers, see <see cref="HostIdentity"/>).
     /// </summary>
     internal static string ResolveAddress(string? advertiseUrl, IConfiguration configuration)
     {
@@ -167,7 +168,7 @@ public sealed class Membership
         var host = auto ? HostIdentity.FirstAddress().ToString() : "127.0.0.1";
         foreach (var wildcard in (string[])["://*:", "://+:", "://0.0.0.0:", "://[::]:", "://localhost:", "://127.0.0.1:"])
         {
-            if (auto || wildcard is not ("://localhost:" or "://127.0.0.1:"))
+            if (auto || wildcard is not "://127.0.0.1:")
                 first = first.Replace(wildcard, $"://{host}:", StringComparison.Ordinal);
         }
         return first.TrimEnd('/');

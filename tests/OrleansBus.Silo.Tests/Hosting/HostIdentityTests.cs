@@ -27,6 +27,9 @@ public sealed class HostIdentityTests
         // Without auto a wildcard still means loopback, and an explicit URL is kept.
         Assert.Equal("http://127.0.0.1:8080", Membership.ResolveAddress(null, configuration));
         Assert.Equal("http://silo-a:9000", Membership.ResolveAddress("http://silo-a:9000/", configuration));
+        // localhost (each Aspire replica's URL) is advertised as 127.0.0.1.
+        var local = new ConfigurationBuilder().AddInMemoryCollection([new("urls", "http://localhost:18383")]).Build();
+        Assert.Equal("http://127.0.0.1:18383", Membership.ResolveAddress(null, local));
         Assert.Equal(System.Net.Sockets.AddressFamily.InterNetwork, address.AddressFamily);
         Assert.True(IPAddress.IsLoopback(address) || !address.ToString().StartsWith("127.", StringComparison.Ordinal));
     }
