@@ -115,7 +115,7 @@ public static class GroupEndpoints
         var (error, log) = await ResolveAsync(category, group, store, cancellationToken);
         if (error is not null)
             return error;
-        var status = await groups.StatusAsync(log!, group, cancellationToken);
+        var status = await groups.StatusAsync(log!, group, catchUp: true, cancellationToken);
         if (status is null)
             return GroupNotFound(category, group);
         var chunks = new GroupChunkInfo[status.Chunks.Count];

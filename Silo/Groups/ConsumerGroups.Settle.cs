@@ -65,15 +65,20 @@ public sealed partial class ConsumerGroups
     }
 
     /// <summary>Lag per chunk and in total: bytes and messages behind, and the age of the oldest unacknowledged message.</summary>
-    public async Task<GroupStatus?> StatusAsync(CategoryLog log, string group, CancellationToken cancellationToken)
+    /// <param name="catchUp">Pull other silos' active chunks to their ends first (exact, costs their bytes); false counts
+    /// what this silo knows of them (the periodic lag metrics, which must not copy every open chunk every few seconds).</param>
+    public async Task<GroupStatus?> StatusAsync(CategoryLog log, string group, bool catchUp, CancellationToken cancellationToken)
     {
         if (!await Groups.ExistsAsync(group, log.Name, cancellationToken))
             return null;
         await reads.RefreshAsync(log, TimeSpan.FromMilliseconds(250), cancellationToken); // other silos' new chunks
         var rows = await PrepareAsync(group, log, SeekKinds.Earliest, cancellationToken); // rows for every chunk known here, seeks applied
         // Active chunks of other silos: their owners' current sizes (the pulled bytes are what a poll here reads next).
-        await reads.CatchUpAllAsync(log, rows.Select(r => log.FindChunk(r.Chunk)).OfType<Chunk>().Where(c => c.State == ChunkStates.Active),
-            static _ => long.MaxValue, cancellationToken);
+        if (catchUp)
+        {
+            await reads.CatchUpAllAsync(log, rows.Select(r => log.FindChunk(r.Chunk)).OfType<Chunk>().Where(c => c.State == ChunkStates.Active),
+                static _ => long.MaxValue, cancellationToken);
+        }
         var lags = new List<ChunkLag>(rows.Count);
         long lagBytes = 0, lagMessages = 0;
         long? oldestMs = null;

@@ -12,8 +12,9 @@ namespace OrleansBus.Silo.Telemetry;
 /// <c>orleansbus.group.lag_bytes</c>) and the age of the oldest unacknowledged message
 /// (<c>orleansbus.group.oldest_unacked_age</c>). Each group is reported by exactly one silo, the one hosting its grain:
 /// the grain registers here when it activates. Every <see cref="BusOptions.GroupLagInterval"/> this silo measures each
-/// registered group as <c>GET …/groups/{g}</c> would, and the gauges report the last measurement (a collection never
-/// waits for a database or a peer). The measuring call keeps the grain busy, so a group stays reported while its silo
+/// registered group as <c>GET …/groups/{g}</c> would, but with the sizes it knows of other silos' open chunks instead of
+/// pulling them to their ends (which would copy every open chunk here every few seconds), and the gauges report the last
+/// measurement (a collection never waits for a database or a peer). The measuring call keeps the grain busy, so a group stays reported while its silo
 /// runs, idle or not; after a restart, from its first use.
 /// </summary>
 public sealed partial class GroupLagGauges(LogStore store, ConsumerGroups groups, IOptions<BusOptions> options, ILogger<GroupLagGauges> logger)
@@ -73,7 +74,7 @@ public sealed partial class GroupLagGauges(LogStore store, ConsumerGroups groups
         {
             if (!store.IsReady || await store.FindOrOpenAsync(key.Category, cancellationToken) is not { } log)
                 return;
-            if (await groups.StatusAsync(log, key.Group, cancellationToken) is { } status && _groups.ContainsKey(key))
+            if (await groups.StatusAsync(log, key.Group, catchUp: false, cancellationToken) is { } status && _groups.ContainsKey(key))
                 _last[key] = status;
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
