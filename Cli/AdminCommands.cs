@@ -14,21 +14,57 @@ internal static class AdminCommands
 
     public static Command Categories()
     {
-        var command = new Command("categories", "List the categories and their settings") { Json };
+        var command = new Command("categories", "List the categories and their settings; create one, or change its settings") { Json };
         command.SetAction((parse, cancellationToken) => ObusCommand.GuardAsync(async token =>
         {
             await using var client = ServerOption.CreateClient(parse);
             var categories = await client.ListCategoriesAsync(token);
             if (parse.GetValue(Json))
                 return Print(categories, CliJsonContext.Default.IReadOnlyListCategoryInfo);
-            var table = new Table("NAME", "MAX_CHUNK_BYTES", "MAX_CHUNK_AGE", "DURABILITY");
+            var table = new Table("NAME", "MAX_CHUNK_BYTES", "MAX_CHUNK_AGE", "DURABILITY", "RETENTION", "RETENTION_BYTES");
             foreach (var c in categories)
-                table.Add(c.Name, Number(c.MaxChunkBytes), TimeSpan.FromMilliseconds(c.MaxChunkAgeMs).ToString("c", CultureInfo.InvariantCulture), c.DefaultDurability);
+            {
+                table.Add(c.Name, Number(c.MaxChunkBytes), Age(c.MaxChunkAgeMs), c.DefaultDurability,
+                    c.RetentionMs == 0 ? "forever" : Age(c.RetentionMs), c.RetentionBytes == 0 ? "none" : Number(c.RetentionBytes));
+            }
             table.WriteTo(Console.Out);
+            return ExitCodes.Ok;
+        }, cancellationToken));
+        command.Subcommands.Add(Settings("create", "Create a category with these settings (the server's defaults for the rest); an existing one gets them too"));
+        command.Subcommands.Add(Settings("set", "Change a category's settings; those not given stay as they are"));
+        return command;
+    }
+
+    /// <summary><c>obus categories create|set NAME [--retention 7d] [--retention-bytes 10GiB] [--max-chunk 64MiB] [--max-chunk-age 10m] [--durability fsync]</c>.</summary>
+    private static Command Settings(string name, string description)
+    {
+        var category = new Argument<string>("name") { Description = "Category name" };
+        var retention = new Option<string?>("--retention") { Description = "Delete sealed chunks older than this: 7d, 12h, 30m; forever turns it off" };
+        var retentionBytes = new Option<string?>("--retention-bytes") { Description = "Delete the oldest sealed chunks while the category holds more: 10GiB, 500MB; none turns it off" };
+        var maxChunk = new Option<string?>("--max-chunk") { Description = "Seal the active chunk at this size: 64MiB" };
+        var maxChunkAge = new Option<string?>("--max-chunk-age") { Description = "Seal a non-empty active chunk after this long: 10m" };
+        var durability = new Option<string?>("--durability") { Description = "Durability of a produce that names none: page-cache or fsync" };
+        var command = new Command(name, description) { category, retention, retentionBytes, maxChunk, maxChunkAge, durability, Json };
+        command.SetAction((parse, cancellationToken) => ObusCommand.GuardAsync(async token =>
+        {
+            var update = new CategorySettingsUpdate(
+                MaxChunkBytes: parse.GetValue(maxChunk) is { } size ? HumanUnits.Bytes(size, "--max-chunk") : null,
+                MaxChunkAgeMs: parse.GetValue(maxChunkAge) is { } age ? HumanUnits.Milliseconds(age, "--max-chunk-age") : null,
+                DefaultDurability: parse.GetValue(durability),
+                RetentionMs: parse.GetValue(retention) is { } keep ? HumanUnits.Milliseconds(keep, "--retention", noneAllowed: true) : null,
+                RetentionBytes: parse.GetValue(retentionBytes) is { } limit ? HumanUnits.Bytes(limit, "--retention-bytes", noneAllowed: true) : null);
+            await using var client = ServerOption.CreateClient(parse);
+            var info = await client.PutCategoryAsync(parse.GetValue(category)!, update, token);
+            if (parse.GetValue(Json))
+                return Print<IReadOnlyList<CategoryInfo>>([info], CliJsonContext.Default.IReadOnlyListCategoryInfo);
+            Console.Out.WriteLine($"{info.Name}: max chunk {Number(info.MaxChunkBytes)} bytes or {Age(info.MaxChunkAgeMs)}, {info.DefaultDurability}; " +
+                $"retention {(info.RetentionMs == 0 ? "forever" : Age(info.RetentionMs))}, {(info.RetentionBytes == 0 ? "no size limit" : Number(info.RetentionBytes) + " bytes")}");
             return ExitCodes.Ok;
         }, cancellationToken));
         return command;
     }
+
+    private static string Age(long milliseconds) => TimeSpan.FromMilliseconds(milliseconds).ToString("c", CultureInfo.InvariantCulture);
 
     public static Command Chunks()
     {

@@ -23,6 +23,9 @@ public static class BusErrorCodes
     public const string CategoryNotFound = "category_not_found";
     /// <summary>404: the chunk does not exist.</summary>
     public const string ChunkNotFound = "chunk_not_found";
+
+    /// <summary>410: the chunk was deleted by the category's retention.</summary>
+    public const string ChunkExpired = "chunk_expired";
     /// <summary>413: one message exceeds MaxMessageBytes.</summary>
     public const string MessageTooLarge = "message_too_large";
     /// <summary>413: the request body exceeds MaxRequestBytes.</summary>

@@ -70,6 +70,7 @@ public sealed record GroupChunkInfo(
 /// <param name="LagMessages">Messages behind.</param>
 /// <param name="OldestUnackedAgeMs">Age of the oldest unacknowledged message, in milliseconds; null when none.</param>
 /// <param name="Chunks">Per-chunk positions of chunks with anything left.</param>
+/// <param name="SkippedByRetention">Messages the group never acknowledged before retention expired their chunks.</param>
 [GenerateSerializer, Immutable, Alias("orleansbus.GroupInfo")]
 public sealed record GroupInfo(
     [property: Id(0), JsonPropertyName("group")] string Group,
@@ -77,4 +78,5 @@ public sealed record GroupInfo(
     [property: Id(2), JsonPropertyName("lagBytes")] long LagBytes,
     [property: Id(3), JsonPropertyName("lagMessages")] long LagMessages,
     [property: Id(4), JsonPropertyName("oldestUnackedAgeMs")] long? OldestUnackedAgeMs,
-    [property: Id(5), JsonPropertyName("chunks")] IReadOnlyList<GroupChunkInfo> Chunks);
+    [property: Id(5), JsonPropertyName("chunks")] IReadOnlyList<GroupChunkInfo> Chunks,
+    [property: Id(6), JsonPropertyName("skippedByRetention")] long SkippedByRetention = 0);

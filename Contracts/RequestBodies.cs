@@ -50,7 +50,7 @@ public static class RequestBodies
         }
         catch (JsonException e)
         {
-            return (null, InvalidArgument("body", null, "a JSON object with maxChunkBytes, maxChunkAgeMs, defaultDurability: " + e.Message));
+            return (null, InvalidArgument("body", null, "a JSON object with maxChunkBytes, maxChunkAgeMs, defaultDurability, retentionMs, retentionBytes: " + e.Message));
         }
     }
 

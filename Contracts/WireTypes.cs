@@ -36,22 +36,30 @@ public sealed record ChunkInfo(
 /// <param name="MaxChunkBytes">Size at which the active chunk is sealed.</param>
 /// <param name="MaxChunkAgeMs">Age in milliseconds after which a non-empty active chunk is sealed.</param>
 /// <param name="DefaultDurability">Durability of a produce that names none: <c>page-cache</c> or <c>fsync</c>.</param>
+/// <param name="RetentionMs">Sealed chunks whose seal is older than this many milliseconds are deleted; 0 keeps them for ever.</param>
+/// <param name="RetentionBytes">The oldest sealed chunks are deleted while the category holds more bytes than this; 0: no limit.</param>
 [GenerateSerializer, Immutable, Alias("orleansbus.CategoryInfo")]
 public sealed record CategoryInfo(
     [property: Id(0), JsonPropertyName("name")] string Name,
     [property: Id(1), JsonPropertyName("maxChunkBytes")] long MaxChunkBytes,
     [property: Id(2), JsonPropertyName("maxChunkAgeMs")] long MaxChunkAgeMs,
-    [property: Id(3), JsonPropertyName("defaultDurability")] string DefaultDurability);
+    [property: Id(3), JsonPropertyName("defaultDurability")] string DefaultDurability,
+    [property: Id(4), JsonPropertyName("retentionMs")] long RetentionMs = 0,
+    [property: Id(5), JsonPropertyName("retentionBytes")] long RetentionBytes = 0);
 
 /// <summary>Body of <c>PUT /v1/categories/{c}</c>: every field is optional; missing ones keep their value.</summary>
 /// <param name="MaxChunkBytes">Size at which the active chunk is sealed.</param>
 /// <param name="MaxChunkAgeMs">Age in milliseconds after which a non-empty active chunk is sealed.</param>
 /// <param name="DefaultDurability">Durability of a produce that names none.</param>
+/// <param name="RetentionMs">Age retention in milliseconds; 0 turns it off.</param>
+/// <param name="RetentionBytes">Size retention in bytes; 0 turns it off.</param>
 [GenerateSerializer, Immutable, Alias("orleansbus.CategorySettingsUpdate")]
 public sealed record CategorySettingsUpdate(
     [property: Id(0), JsonPropertyName("maxChunkBytes")] long? MaxChunkBytes,
     [property: Id(1), JsonPropertyName("maxChunkAgeMs")] long? MaxChunkAgeMs,
-    [property: Id(2), JsonPropertyName("defaultDurability")] string? DefaultDurability);
+    [property: Id(2), JsonPropertyName("defaultDurability")] string? DefaultDurability,
+    [property: Id(3), JsonPropertyName("retentionMs")] long? RetentionMs = null,
+    [property: Id(4), JsonPropertyName("retentionBytes")] long? RetentionBytes = null);
 
 /// <summary>An RFC 9457 problem document with the bus's stable error code and the failing value and limit.</summary>
 /// <param name="Type">A URI naming the error kind.</param>

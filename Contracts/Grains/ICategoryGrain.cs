@@ -41,6 +41,14 @@ public interface ICategoryGrain : IGrainWithStringKey
     [Alias("list")]
     Task<CatalogChunk[]> ListChunksAsync();
 
+    /// <summary>
+    /// Applies the category's retention now (it also runs every <c>Bus:RetentionCheckInterval</c>): expires the sealed or
+    /// archived chunks past <c>retentionMs</c>, then the oldest ones while the category is over <c>retentionBytes</c>, and
+    /// deletes their blobs (retried until done). Returns the names it expired on this call.
+    /// </summary>
+    [Alias("apply-retention")]
+    Task<string[]> ApplyRetentionAsync();
+
     /// <summary>Deletes the category: its settings and catalog rows (sequence numbers stay); false when it did not exist.</summary>
     [Alias("delete")]
     Task<bool> DeleteAsync();
@@ -77,7 +85,9 @@ public sealed record CategorySettings(
     [property: Id(1)] long MaxChunkBytes,
     [property: Id(2)] long MaxChunkAgeMs,
     [property: Id(3)] string DefaultDurability,
-    [property: Id(4)] long CreatedAtMs);
+    [property: Id(4)] long CreatedAtMs,
+    [property: Id(5)] long RetentionMs = 0,
+    [property: Id(6)] long RetentionBytes = 0);
 
 /// <summary>A chunk row of the catalog. Times are Unix milliseconds.</summary>
 [GenerateSerializer, Immutable, Alias("orleansbus.CatalogChunk")]

@@ -77,6 +77,14 @@ public interface IConsumerGroupGrain : IGrainWithStringKey
     [Alias("done")]
     Task MarkDoneAsync(string chunk, long sealedSize);
 
+    /// <summary>
+    /// Retention expired <paramref name="chunk"/>: the group finishes it where it stands, releasing any lease, and adds what
+    /// it had not acknowledged of <paramref name="messages"/> to its skipped-by-retention count (durable before the reply).
+    /// Returns the messages skipped now (0 when the group had no open row for it).
+    /// </summary>
+    [Alias("skip-expired")]
+    Task<long> SkipExpiredAsync(string chunk, long messages);
+
     /// <summary>Which silo hosts this activation (diagnostics and tests).</summary>
     [Alias("host")]
     Task<string> HostAsync();
@@ -90,7 +98,8 @@ public sealed record GroupSeekInfo(
     [property: Id(2)] int SeekGeneration,
     [property: Id(3)] string SeekKind,
     [property: Id(4)] long SeekTimeMs,
-    [property: Id(5)] int AppliedSeek);
+    [property: Id(5)] int AppliedSeek,
+    [property: Id(6)] long SkippedByRetention = 0);
 
 /// <summary>A group as a silo sees it and its open chunks, in chunk order.</summary>
 [GenerateSerializer, Immutable, Alias("orleansbus.GroupView")]

@@ -17,7 +17,7 @@ public static class BusApi
         v1.MapPut("/{category}", CategoryEndpoints.PutAsync);
         v1.MapPost("/{category}/messages", ProduceEndpoint.HandleAsync);
         v1.MapGet("/{category}/chunks", ChunkEndpoints.ListAsync);
-        v1.MapGet("/{category}/chunks/{chunk}", ChunkEndpoints.ReadAsync);
+        v1.MapGet("/{category}/chunks/{chunk}", ChunkEndpoints.ReadAsync).ProducesProblem(StatusCodes.Status410Gone); // expired by retention
         v1.MapPost("/{category}/groups/{group}/poll", GroupEndpoints.PollAsync);
         v1.MapPost("/{category}/groups/{group}/ack", GroupEndpoints.AckAsync);
         v1.MapPost("/{category}/groups/{group}/nack", GroupEndpoints.NackAsync);

@@ -33,6 +33,9 @@ public static class BusErrors
     public static IResult OffsetOutOfRange(long offset, long size) =>
         Problem(416, BusErrorCodes.OffsetOutOfRange, "Offset out of range", $"Offset {offset} is beyond the chunk's readable size {size}.", offset, size);
 
+    public static IResult ChunkExpired(string category, string chunk) =>
+        Problem(410, BusErrorCodes.ChunkExpired, "Chunk expired", $"Chunk {chunk} of {category} was deleted by the category's retention.", chunk);
+
     public static IResult ChunkCorrupt(string chunk, string? reason) =>
         Problem(503, BusErrorCodes.ChunkCorrupt, "Chunk corrupt", $"Chunk {chunk} is quarantined: {reason}.", chunk);
 

@@ -58,6 +58,10 @@ public static class CategoryEndpoints
             return BusErrors.InvalidArgument("maxChunkAgeMs", update.MaxChunkAgeMs.ToString(), $"at least {MinChunkAgeMs}");
         if (update.DefaultDurability is not null && !DurabilityNames.TryParse(update.DefaultDurability, out _))
             return BusErrors.InvalidArgument("defaultDurability", update.DefaultDurability, "one of page-cache, fsync");
+        if (update.RetentionMs is < 0)
+            return BusErrors.InvalidArgument("retentionMs", update.RetentionMs.ToString(), "0 (keep for ever) or more milliseconds");
+        if (update.RetentionBytes is < 0)
+            return BusErrors.InvalidArgument("retentionBytes", update.RetentionBytes.ToString(), "0 (no size limit) or more bytes");
 
         var current = store.Find(category)?.Settings ?? store.DefaultSettings(category);
         var next = current with
@@ -65,11 +69,13 @@ public static class CategoryEndpoints
             MaxChunkBytes = update.MaxChunkBytes ?? current.MaxChunkBytes,
             MaxChunkAgeMs = update.MaxChunkAgeMs ?? current.MaxChunkAgeMs,
             DefaultDurability = update.DefaultDurability ?? current.DefaultDurability,
+            RetentionMs = update.RetentionMs ?? current.RetentionMs,
+            RetentionBytes = update.RetentionBytes ?? current.RetentionBytes,
         };
         var log = await store.PutSettingsAsync(next, cancellationToken);
         return Results.Json(ToInfo(log.Settings), BusJsonContext.Default.CategoryInfo);
     }
 
     private static CategoryInfo ToInfo(CategoryRecord settings) =>
-        new(settings.Name, settings.MaxChunkBytes, settings.MaxChunkAgeMs, settings.DefaultDurability);
+        new(settings.Name, settings.MaxChunkBytes, settings.MaxChunkAgeMs, settings.DefaultDurability, settings.RetentionMs, settings.RetentionBytes);
 }

@@ -31,8 +31,12 @@ internal static class ChunkResponse
         }
         if (chunk is null)
             return (BusErrors.ChunkNotFound(category, chunkName), null);
+        if (chunk.State == Metadata.ChunkStates.Expired)
+            return (BusErrors.ChunkExpired(category, chunkName), null);
         if (chunk.IsForeign && offset + maxBytes > chunk.Size)
             await reads.CatchUpAsync(chunk, log, offset + maxBytes, cancellationToken);
+        if (chunk.State == Metadata.ChunkStates.Expired)
+            return (BusErrors.ChunkExpired(category, chunkName), null); // expired while this read waited for its bytes
         if (chunk.State == Metadata.ChunkStates.Corrupt)
             return (BusErrors.ChunkCorrupt(chunkName, chunk.CorruptReason), null);
         var size = chunk.Size;

@@ -124,7 +124,8 @@ public static class GroupEndpoints
             var c = status.Chunks[i];
             chunks[i] = new GroupChunkInfo(c.Chunk, c.AckedOffset, c.Size, c.LagBytes, c.LagMessages, c.LeaseConsumer, c.LeaseExpiresAt, c.DeliveryCount);
         }
-        return Results.Json(new GroupInfo(group, category, status.LagBytes, status.LagMessages, status.OldestUnackedAgeMs, chunks), BusJsonContext.Default.GroupInfo);
+        return Results.Json(new GroupInfo(group, category, status.LagBytes, status.LagMessages, status.OldestUnackedAgeMs, chunks, status.SkippedByRetention),
+            BusJsonContext.Default.GroupInfo);
     }
 
     public static async Task<IResult> SeekAsync(HttpContext http, string category, string group, LogStore store, ConsumerGroups groups)

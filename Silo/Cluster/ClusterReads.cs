@@ -46,8 +46,7 @@ public sealed partial class ClusterReads(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!clustered)
-            return; // the embedded single silo: every chunk in the catalog is its own
+        // The embedded single silo subscribes too: its own chunks need no catalog pushes, but retention's expiries do.
         _self = grains.CreateObjectReference<ICatalogObserver>(this);
         store.CategoryOpened = log => _ = SubscribeAsync(log);
         using var timer = new PeriodicTimer(ResubscribeInterval, time);
@@ -56,7 +55,12 @@ public sealed partial class ClusterReads(
             do
             {
                 foreach (var log in store.All())
+                {
                     await SubscribeAsync(log);
+                    // What a push could not tell: a category grain that moved (its silo died) lost its subscribers, and the
+                    // changes it made before they subscribed again — an expiry above all — are read from the catalog here.
+                    await RefreshAsync(log, ResubscribeInterval / 2, stoppingToken);
+                }
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
         }
@@ -130,6 +134,8 @@ public sealed partial class ClusterReads(
     /// <summary>Adds or updates another silo's chunk from its catalog row; true when something changed here.</summary>
     private bool Apply(CategoryLog log, ChunkRecord row)
     {
+        if (row.State == ChunkStates.Expired)
+            return store.Expire(log, row.Name); // retention: own chunks and copies alike, the files go
         if (row.Owner == store.SiloId)
             return false; // own chunks: this silo's writer and sealer are the truth
         var known = log.FindChunk(row.Name) is not null;

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Orleans.Utilities;
 using OrleansBus.Contracts.Grains;
 using OrleansBus.Silo.Metadata;
@@ -13,6 +14,10 @@ public sealed class CategoryState
 
     [Id(1)]
     public CategorySettings? Settings { get; set; }
+
+    /// <summary>Chunks retention expired whose blob is not confirmed deleted yet: retried every retention round.</summary>
+    [Id(2)]
+    public List<string> BlobsToDelete { get; set; } = [];
 }
 
 /// <summary>
@@ -24,9 +29,10 @@ public sealed class CategoryState
 /// database in step. The database's conditional updates still decide every contested change (a late seal, two
 /// replicas sealing for one dead owner), so even two activations of one category during a partition cannot both win.
 /// </summary>
-public sealed class CategoryGrain(
+public sealed partial class CategoryGrain(
     [PersistentState("category", Hosting.OrleansSetup.GrainStorageName)] IPersistentState<CategoryState> state,
     [FromKeyedServices(CatalogStore.DatabaseKey)] IMetadataStore database, Cluster.Membership membership,
+    Archive.IChunkArchive archive, TimeProvider time, IOptions<Hosting.BusOptions> options,
     ILogger<CategoryGrain> logger) : Grain, ICategoryGrain
 {
     private static readonly TimeSpan SubscriptionLifetime = TimeSpan.FromMinutes(3);
@@ -39,6 +45,7 @@ public sealed class CategoryGrain(
     {
         foreach (var row in await database.ListChunksAsync(Category, cancellationToken))
             _chunks[row.Name] = CatalogStore.ToCatalog(row);
+        StartRetentionTimer();
     }
 
     public async Task<CategorySettings?> GetSettingsAsync()
@@ -126,10 +133,11 @@ public sealed class CategoryGrain(
     }
 
     internal static CategorySettings ToSettings(CategoryRecord row) =>
-        new(row.Name, row.MaxChunkBytes, row.MaxChunkAgeMs, row.DefaultDurability, row.CreatedAt.ToUnixTimeMilliseconds());
+        new(row.Name, row.MaxChunkBytes, row.MaxChunkAgeMs, row.DefaultDurability, row.CreatedAt.ToUnixTimeMilliseconds(), row.RetentionMs, row.RetentionBytes);
 
     internal static CategoryRecord ToRecord(CategorySettings settings) =>
-        new(settings.Name, settings.MaxChunkBytes, settings.MaxChunkAgeMs, settings.DefaultDurability, DateTimeOffset.FromUnixTimeMilliseconds(settings.CreatedAtMs));
+        new(settings.Name, settings.MaxChunkBytes, settings.MaxChunkAgeMs, settings.DefaultDurability, DateTimeOffset.FromUnixTimeMilliseconds(settings.CreatedAtMs),
+            settings.RetentionMs, settings.RetentionBytes);
 
     private void Changed(CatalogChunk chunk)
     {

@@ -269,10 +269,24 @@ public sealed partial class ConsumerGroupGrain(
         return Task.CompletedTask;
     }
 
+    public async Task<long> SkipExpiredAsync(string chunk, long messages)
+    {
+        ThrowIfFenced();
+        if (!S.Chunks.TryGetValue(chunk, out var row) || row.Done)
+            return 0;
+        var skipped = Math.Max(0, messages - row.AckedMessages);
+        row.Done = true;
+        _leases.Remove(chunk); // an ack under it now finds no lease: 409, the messages are gone
+        S.SkippedByRetention += skipped;
+        Compact();
+        await PersistAsync();
+        return skipped;
+    }
+
     public Task<string> HostAsync() => Task.FromResult(localSilo.Name);
 
     private GroupSeekInfo Info(string siloId, bool created) =>
-        new(created, S.CreatedAtMs, S.SeekGeneration, S.SeekKind ?? "earliest", S.SeekTimeMs, S.AppliedSeek.GetValueOrDefault(siloId, -1));
+        new(created, S.CreatedAtMs, S.SeekGeneration, S.SeekKind ?? "earliest", S.SeekTimeMs, S.AppliedSeek.GetValueOrDefault(siloId, -1), S.SkippedByRetention);
 
     private GroupChunk Row(string chunk, ChunkProgress p)
     {

@@ -43,6 +43,10 @@ public sealed class ConsumerGroupState
     /// <summary>The working set: chunks above the watermark, done or not, by name.</summary>
     [Id(9)]
     public Dictionary<string, ChunkProgress> Chunks { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Messages the group never acknowledged before retention expired their chunks (Kafka's reset to the earliest offset).</summary>
+    [Id(10)]
+    public long SkippedByRetention { get; set; }
 }
 
 /// <summary>The group's progress in one chunk.</summary>

@@ -98,7 +98,8 @@ public sealed partial class ConsumerGroups
             lags.Add(new ChunkLag(row.Chunk, row.AckedOffset, size, bytes, behind,
                 leased ? row.LeaseConsumer : null, leased ? DateTimeOffset.FromUnixTimeMilliseconds(row.LeaseExpiresAtMs) : null, row.DeliveryCount));
         }
-        return new GroupStatus(group, log.Name, lagBytes, lagMessages, oldestMs, lags);
+        var skipped = (await Groups.EnsureGroupAsync(group, log.Name, store.SiloId, SeekKinds.Earliest, NowMs, cancellationToken)).SkippedByRetention;
+        return new GroupStatus(group, log.Name, lagBytes, lagMessages, oldestMs, lags, skipped);
     }
 
     /// <summary>

@@ -56,7 +56,32 @@ public sealed partial class ConsumerGroups(LogStore store, IGroupStore groups, C
     /// finished). Rows are never reset twice for one seek (each remembers the generation it was reset to). Returns the
     /// group's open rows: one grain call when nothing had to change, which is nearly always.
     /// </summary>
-    private async Task<IReadOnlyList<GroupChunkRow>> PrepareAsync(string group, CategoryLog log, string startKind, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<GroupChunkRow>> PrepareAsync(string group, CategoryLog log, string startKind, CancellationToken cancellationToken) =>
+        await SkipExpiredAsync(group, log, await PrepareRowsAsync(group, log, startKind, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// Rows of chunks retention expired are finished where the group stands (the unacknowledged messages counted as skipped
+    /// by retention, as Kafka resets an out-of-range offset to the earliest one); the rest are returned.
+    /// </summary>
+    private async Task<IReadOnlyList<GroupChunkRow>> SkipExpiredAsync(string group, CategoryLog log, IReadOnlyList<GroupChunkRow> rows, CancellationToken cancellationToken)
+    {
+        List<GroupChunkRow>? kept = null;
+        for (var i = 0; i < rows.Count; i++)
+        {
+            if (log.FindChunk(rows[i].Chunk) is not { State: ChunkStates.Expired } chunk)
+            {
+                kept?.Add(rows[i]);
+                continue;
+            }
+            kept ??= [.. rows.Take(i)];
+            var skipped = await Groups.SkipExpiredAsync(group, log.Name, chunk.Name, chunk.KnownMessages, cancellationToken);
+            if (skipped > 0)
+                Log.SkippedByRetention(logger, group, log.Name, chunk.Name, skipped);
+        }
+        return kept ?? rows;
+    }
+
+    private async Task<IReadOnlyList<GroupChunkRow>> PrepareRowsAsync(string group, CategoryLog log, string startKind, CancellationToken cancellationToken)
     {
         var (state, open) = await Groups.ViewAsync(group, log.Name, store.SiloId, startKind, NowMs, cancellationToken);
         var chunks = log.Chunks;
@@ -167,8 +192,8 @@ public sealed partial class ConsumerGroups(LogStore store, IGroupStore groups, C
         foreach (var row in rows)
         {
             var chunk = log.FindChunk(row.Chunk);
-            if (chunk is null || chunk.State == ChunkStates.Corrupt)
-                continue;
+            if (chunk is null || chunk.State is ChunkStates.Corrupt or ChunkStates.Expired)
+                continue; // expired since the rows were read: the next poll skips it for the group
             var now = NowMs;
             if (row.AckedOffset >= chunk.Size)
             {

@@ -58,4 +58,4 @@ public enum SettleOutcome
 public sealed record ChunkLag(string Chunk, long AckedOffset, long Size, long LagBytes, long LagMessages, string? LeaseConsumer, DateTimeOffset? LeaseExpiresAt, int DeliveryCount);
 
 /// <summary>A group's position and lag in a category.</summary>
-public sealed record GroupStatus(string Group, string Category, long LagBytes, long LagMessages, long? OldestUnackedAgeMs, IReadOnlyList<ChunkLag> Chunks);
+public sealed record GroupStatus(string Group, string Category, long LagBytes, long LagMessages, long? OldestUnackedAgeMs, IReadOnlyList<ChunkLag> Chunks, long SkippedByRetention = 0);

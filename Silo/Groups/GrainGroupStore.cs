@@ -54,6 +54,9 @@ public sealed class GrainGroupStore(IGrainFactory grains) : IGroupStore
     public Task<bool> SkipAsync(string group, string category, string chunk, string claim, long expectedAcked, long newOffset, CancellationToken cancellationToken) =>
         CallAsync(group, category, g => g.SkipAsync(chunk, claim, expectedAcked, newOffset));
 
+    public Task<long> SkipExpiredAsync(string group, string category, string chunk, long messages, CancellationToken cancellationToken) =>
+        CallAsync(group, category, g => g.SkipExpiredAsync(chunk, messages));
+
     public Task MarkDoneAsync(string group, string category, string chunk, long sealedSize, CancellationToken cancellationToken) =>
         CallAsync(group, category, async g => { await g.MarkDoneAsync(chunk, sealedSize); return true; });
 
@@ -74,7 +77,7 @@ public sealed class GrainGroupStore(IGrainFactory grains) : IGroupStore
     }
 
     private static GroupState ToState(GroupSeekInfo info) =>
-        new(info.AppliedSeek, info.Created, info.CreatedAtMs, info.SeekGeneration, info.SeekKind, info.SeekTimeMs);
+        new(info.AppliedSeek, info.Created, info.CreatedAtMs, info.SeekGeneration, info.SeekKind, info.SeekTimeMs, info.SkippedByRetention);
 
     private static GroupChunkPosition[] ToPositions(IReadOnlyList<GroupPosition> rows, bool keepSeek)
     {

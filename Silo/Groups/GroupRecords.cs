@@ -23,7 +23,7 @@ public sealed record GroupChunkRow(
     long LeaseMessages = 0);
 
 /// <summary>A group as one silo sees it. <see cref="AppliedSeek"/> is -1 before the silo has applied any seek.</summary>
-public sealed record GroupState(int AppliedSeek, bool Created, long CreatedAtMs, int SeekGeneration, string SeekKind, long SeekTimeMs);
+public sealed record GroupState(int AppliedSeek, bool Created, long CreatedAtMs, int SeekGeneration, string SeekKind, long SeekTimeMs, long SkippedByRetention = 0);
 
 /// <summary>
 /// A chunk position to write for a group (materialising new chunks, or a seek). <see cref="Position"/> orders a
@@ -80,6 +80,9 @@ public interface IGroupStore
 
     /// <summary>Moves past a dead-lettered poison message under the claim (a lease) taken before writing it; false if the claim was lost.</summary>
     Task<bool> SkipAsync(string group, string category, string chunk, string claim, long expectedAcked, long newOffset, CancellationToken cancellationToken);
+
+    /// <summary>Finishes the row of a chunk retention expired, counting what the group had not acknowledged; returns that count.</summary>
+    Task<long> SkipExpiredAsync(string group, string category, string chunk, long messages, CancellationToken cancellationToken);
 
     /// <summary>Marks a row done once its chunk is sealed and fully acknowledged.</summary>
     Task MarkDoneAsync(string group, string category, string chunk, long sealedSize, CancellationToken cancellationToken);

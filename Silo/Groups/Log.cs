@@ -13,4 +13,7 @@ internal static partial class Log
 
     [LoggerMessage(2003, LogLevel.Error, "Category {Category} has no valid dead-letter name (too long); its poison messages stay in place")]
     public static partial void DeadLetterNameInvalid(ILogger logger, string category);
+
+    [LoggerMessage(2004, LogLevel.Warning, "Group {Group} skipped {Messages} unacknowledged messages of {Category}/{Chunk}: retention expired the chunk")]
+    public static partial void SkippedByRetention(ILogger logger, string group, string category, string chunk, long messages);
 }

@@ -57,6 +57,9 @@ public sealed class BusOptions
     /// </summary>
     public TimeSpan ArchiveCheckInterval { get; set; } = TimeSpan.Zero;
 
+    /// <summary>How often each category grain applies its category's retention (<c>retentionMs</c>, <c>retentionBytes</c>).</summary>
+    public TimeSpan RetentionCheckInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>
     /// How often the silo hosting a consumer group's grain measures the group's lag for the metrics
     /// (<c>orleansbus.group.lag</c>, <c>_bytes</c>, <c>oldest_unacked_age</c>); zero turns it off.

@@ -35,6 +35,7 @@ public static class SiloSetup
             .Validate(o => o.SealCheckInterval > TimeSpan.Zero, "Bus:SealCheckInterval must be positive.")
             .Validate(o => o.LocalRetention >= TimeSpan.Zero, "Bus:LocalRetention must not be negative.")
             .Validate(o => o.ArchiveCheckInterval >= TimeSpan.Zero, "Bus:ArchiveCheckInterval must not be negative (0 turns the check off).")
+            .Validate(o => o.RetentionCheckInterval > TimeSpan.Zero, "Bus:RetentionCheckInterval must be positive.")
             .Validate(o => o.GroupLagInterval >= TimeSpan.Zero, "Bus:GroupLagInterval must not be negative (0 turns the lag metrics off).")
             .Validate(o => o.MaxMessageBytes <= o.MaxRequestBytes, "Bus:MaxMessageBytes must not exceed Bus:MaxRequestBytes.")
             .Validate(o => o.Metadata != "postgres" || !string.IsNullOrWhiteSpace(o.PostgresConnectionString),

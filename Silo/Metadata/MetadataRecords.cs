@@ -6,7 +6,9 @@ public sealed record CategoryRecord(
     long MaxChunkBytes,
     long MaxChunkAgeMs,
     string DefaultDurability,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt,
+    long RetentionMs = 0,
+    long RetentionBytes = 0);
 
 /// <summary>Lifecycle states of a chunk as the catalog records them.</summary>
 public static class ChunkStates

@@ -42,6 +42,10 @@ public abstract class SqlMetadataStore : IMetadataStore, ISqlRunner
         LegacyGroupTables.Migration, // dropped once carried into grain state (GroupTablesImport)
         SqlClusterStore.Migration,
         SqlClusterStore.DropSilosMigration,
+        """
+        ALTER TABLE categories ADD COLUMN retention_ms BIGINT NOT NULL DEFAULT 0;
+        ALTER TABLE categories ADD COLUMN retention_bytes BIGINT NOT NULL DEFAULT 0;
+        """,
     ];
 
     /// <summary>A query counting the tables named <c>@name</c> in this store's schema.</summary>
@@ -80,7 +84,8 @@ public abstract class SqlMetadataStore : IMetadataStore, ISqlRunner
 
     private protected abstract Task<bool> ExecuteInTransactionAsync(IReadOnlyList<(string Sql, SqlArgs Args)> statements, bool guarded, CancellationToken cancellationToken);
 
-    private const string CategoryColumns = "name, max_chunk_bytes, max_chunk_age_ms, default_durability, created_at";
+    private const string CategoryColumns = "name, max_chunk_bytes, max_chunk_age_ms, default_durability, created_at, retention_ms, retention_bytes";
+    private const string CategoryValues = "@name, @bytes, @age, @durability, @created, @retentionMs, @retentionBytes";
 
     public Task<IReadOnlyList<CategoryRecord>> ListCategoriesAsync(CancellationToken cancellationToken) =>
         QueryAsync($"SELECT {CategoryColumns} FROM categories ORDER BY name{ByteOrder}", [], ReadCategory, durable: true, cancellationToken);
@@ -94,7 +99,7 @@ public abstract class SqlMetadataStore : IMetadataStore, ISqlRunner
 
     public async Task<CategoryRecord> EnsureCategoryAsync(CategoryRecord defaults, CancellationToken cancellationToken)
     {
-        await ExecuteAsync($"INSERT INTO categories ({CategoryColumns}) VALUES (@name, @bytes, @age, @durability, @created) ON CONFLICT (name) DO NOTHING",
+        await ExecuteAsync($"INSERT INTO categories ({CategoryColumns}) VALUES ({CategoryValues}) ON CONFLICT (name) DO NOTHING",
             CategoryArgs(defaults), durable: true, cancellationToken);
         return await GetCategoryAsync(defaults.Name, cancellationToken)
             ?? throw new MetadataStoreException($"Category {defaults.Name} vanished right after it was ensured.");
@@ -103,9 +108,10 @@ public abstract class SqlMetadataStore : IMetadataStore, ISqlRunner
     public Task PutCategoryAsync(CategoryRecord record, CancellationToken cancellationToken) =>
         ExecuteAsync(
             $"""
-            INSERT INTO categories ({CategoryColumns}) VALUES (@name, @bytes, @age, @durability, @created)
+            INSERT INTO categories ({CategoryColumns}) VALUES ({CategoryValues})
             ON CONFLICT (name) DO UPDATE SET max_chunk_bytes = excluded.max_chunk_bytes,
-                max_chunk_age_ms = excluded.max_chunk_age_ms, default_durability = excluded.default_durability
+                max_chunk_age_ms = excluded.max_chunk_age_ms, default_durability = excluded.default_durability,
+                retention_ms = excluded.retention_ms, retention_bytes = excluded.retention_bytes
             """,
             CategoryArgs(record), durable: true, cancellationToken);
 
@@ -155,10 +161,13 @@ public abstract class SqlMetadataStore : IMetadataStore, ISqlRunner
             // A row a replica sealed for a dead owner is never rewritten by that owner's late seal (its size is what the
             // replicas hold; the owner re-publishes its tail instead); the sealing replica itself still marks it archived.
             // Archiving never changes a final size: an archive of any other size than the catalog's is not this chunk.
+            // Retention expires only final chunks (whoever sealed them), and nothing ever leaves the expired state.
             """
             UPDATE chunks SET state = @state, size = @size, messages = @messages, sealed_at = @sealed
-            WHERE category = @category AND name = @name AND (sealed_by IS NULL OR sealed_by <> owner AND @state = 'archived' OR sealed_by = owner)
+            WHERE category = @category AND name = @name AND state <> 'expired'
+              AND (sealed_by IS NULL OR sealed_by <> owner AND @state IN ('archived', 'expired') OR sealed_by = owner)
               AND (@state <> 'archived' OR size = @size)
+              AND (@state <> 'expired' OR state IN ('sealed', 'archived'))
             """,
             new SqlArgs().Add("@category", category).Add("@name", name).Add("@state", state).Add("@size", size)
                 .Add("@messages", messages).Add("@sealed", sealedAt?.ToUnixTimeMilliseconds()),
@@ -180,9 +189,10 @@ public abstract class SqlMetadataStore : IMetadataStore, ISqlRunner
 
     private static CategoryRecord ReadCategory(DbDataReader r) => new(
         r.GetString(0), Convert.ToInt64(r.GetValue(1)), Convert.ToInt64(r.GetValue(2)), r.GetString(3),
-        DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(r.GetValue(4))));
+        DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(r.GetValue(4))), Convert.ToInt64(r.GetValue(5)), Convert.ToInt64(r.GetValue(6)));
 
     private static SqlArgs CategoryArgs(CategoryRecord record) =>
         new SqlArgs().Add("@name", record.Name).Add("@bytes", record.MaxChunkBytes).Add("@age", record.MaxChunkAgeMs)
-            .Add("@durability", record.DefaultDurability).Add("@created", record.CreatedAt.ToUnixTimeMilliseconds());
+            .Add("@durability", record.DefaultDurability).Add("@created", record.CreatedAt.ToUnixTimeMilliseconds())
+            .Add("@retentionMs", record.RetentionMs).Add("@retentionBytes", record.RetentionBytes);
 }

@@ -8,6 +8,8 @@ public sealed partial class Archiver
 {
     private async Task ArchiveAsync(Chunk chunk, CancellationToken cancellationToken)
     {
+        if (chunk.State == ChunkStates.Expired)
+            return; // retention deleted it before its turn came
         var size = chunk.Size;
         long length;
         try
@@ -87,6 +89,8 @@ public sealed partial class Archiver
             {
                 if (await _metadata.UpdateChunkAsync(chunk.Category, chunk.Name, ChunkStates.Archived, size, chunk.Messages, chunk.SealedAt, cancellationToken))
                     chunk.SetState(ChunkStates.Archived);
+                else if (await ExpiredInCatalogAsync(chunk, cancellationToken))
+                    await DeleteExpiredUploadAsync(chunk, cancellationToken);
                 else
                     Log.ArchiveNotRecorded(_logger, chunk.Category, chunk.Name, size); // the catalog says otherwise: keep the local chunk
                 return;
@@ -192,6 +196,41 @@ public sealed partial class Archiver
         }
     }
 
+    /// <summary>
+    /// Whether the catalog row says expired. The expiry and this silo's archived mark are both conditional updates of that
+    /// row, so exactly one of them won: when expiry did, the category grain may have deleted the blob before this upload
+    /// landed, and the blob just uploaded must go too.
+    /// </summary>
+    private async Task<bool> ExpiredInCatalogAsync(Chunk chunk, CancellationToken cancellationToken)
+    {
+        foreach (var row in await _metadata.ListChunksAsync(chunk.Category, cancellationToken))
+        {
+            if (row.Name == chunk.Name)
+                return row.State == ChunkStates.Expired;
+        }
+        return false;
+    }
+
+    private async Task DeleteExpiredUploadAsync(Chunk chunk, CancellationToken cancellationToken)
+    {
+        Log.ExpiredWhileArchiving(_logger, chunk.Category, chunk.Name);
+        var delay = FirstRetryDelay;
+        while (true)
+        {
+            try
+            {
+                await _archive.DeleteAsync(chunk.Category, chunk.Name, cancellationToken);
+                return;
+            }
+            catch (ArchiveException e)
+            {
+                Log.ArchiveFailed(_logger, e, chunk.Category, chunk.Name, delay);
+            }
+            await Task.Delay(delay, _time, cancellationToken);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+        }
+    }
+
     /// <summary>The catalog says archived, no local copy is left here, and the archive lost it: an operator must know.</summary>
     private void ReportMissing(Chunk chunk)
     {
@@ -220,7 +259,7 @@ public sealed partial class Archiver
     /// <summary>The cache file holding the archived chunk, downloaded when missing; its length is checked against the catalog.</summary>
     internal async Task<string> FetchAsync(Chunk chunk, CancellationToken cancellationToken)
     {
-        var path = Path.Combine(_store.DataDir, "cache", chunk.Category, chunk.Name);
+        var path = _store.CachePath(chunk.Category, chunk.Name);
         if (File.Exists(path) && new FileInfo(path).Length == chunk.Size)
             return path;
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);

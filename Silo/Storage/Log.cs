@@ -106,4 +106,13 @@ internal static partial class Log
 
     [LoggerMessage(1047, LogLevel.Warning, "The periodic archive check stopped at {Category}/{Chunk}: the archive could not answer; it runs again at the next interval")]
     public static partial void ArchiveCheckFailed(ILogger logger, Exception exception, string category, string chunk);
+
+    [LoggerMessage(1060, LogLevel.Information, "Chunk {Category}/{Chunk} expired by retention: its local files are deleted")]
+    public static partial void ChunkExpired(ILogger logger, string category, string chunk);
+
+    [LoggerMessage(1061, LogLevel.Warning, "Could not delete a file of expired chunk {Path}; it is never served, delete it by hand")]
+    public static partial void ExpiredFileNotDeleted(ILogger logger, Exception exception, string path);
+
+    [LoggerMessage(1062, LogLevel.Information, "Chunk {Category}/{Chunk} expired while it was being archived: the blob just uploaded is deleted")]
+    public static partial void ExpiredWhileArchiving(ILogger logger, string category, string chunk);
 }

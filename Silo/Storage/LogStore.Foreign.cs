@@ -40,7 +40,9 @@ public sealed partial class LogStore
         var chunk = GetOrAddForeign(log, row.Name, row.Owner, row.Seq, row.CreatedAt);
         chunk.ApplyCatalog(row.State, row.Size, row.SealedAt, row.SealedBy);
         chunk.FinalMessages = row.Messages;
-        if (File.Exists(chunk.DataPath))
+        if (row.State == ChunkStates.Expired)
+            DeleteExpiredFiles(chunk); // the copy of a chunk that expired while this silo was down
+        else if (File.Exists(chunk.DataPath))
             MirrorOf(chunk, log);
         return chunk;
     }

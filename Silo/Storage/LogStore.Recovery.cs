@@ -49,7 +49,11 @@ public sealed partial class LogStore
                     continue;
                 }
                 var chunk = new Chunk(row.Category, row.Name, row.Owner, row.Seq, Path.Combine(directory, row.Name), row.State, row.Size, row.Messages, row.CreatedAt) { SealedAt = row.SealedAt, SealedBy = row.SealedBy };
-                if (row.SealedBy is not null && row.SealedBy != _options.SiloId)
+                if (row.State == ChunkStates.Expired)
+                {
+                    DeleteExpiredFiles(chunk); // expired while this silo was down, or it stopped half-way through deleting
+                }
+                else if (row.SealedBy is not null && row.SealedBy != _options.SiloId)
                 {
                     var tail = CutTailPastReplicaSeal(chunk);
                     if (tail.Count > 0)

@@ -86,6 +86,41 @@ public sealed class ObusCliTests(ClientSilo silo) : IClassFixture<ClientSilo>
     }
 
     [Fact]
+    public async Task Categories_create_and_set_take_human_units_and_the_listing_shows_them()
+    {
+        var created = await Obus.RunAsync(Server, null, "categories", "create", "audit",
+            "--retention", "7d", "--retention-bytes", "10GiB", "--max-chunk", "64MiB", "--durability", "fsync");
+        var changed = await Obus.RunAsync(Server, null, "categories", "set", "audit", "--retention", "forever", "--max-chunk-age", "90s");
+        var listed = await Obus.RunAsync(Server, null, "categories", "--json");
+        var table = await Obus.RunAsync(Server, null, "categories");
+
+        Assert.True(created.ExitCode == 0, created.ToString());
+        Assert.Contains("retention 7.00:00:00, 10737418240 bytes", created.Stdout, StringComparison.Ordinal);
+        Assert.True(changed.ExitCode == 0, changed.ToString());
+        var audit = System.Text.Json.JsonDocument.Parse(listed.Stdout).RootElement.EnumerateArray().Single(c => c.GetProperty("name").GetString() == "audit");
+        Assert.Equal((0L, 10737418240L, 67108864L, 90000L, "fsync"), (audit.GetProperty("retentionMs").GetInt64(), audit.GetProperty("retentionBytes").GetInt64(),
+            audit.GetProperty("maxChunkBytes").GetInt64(), audit.GetProperty("maxChunkAgeMs").GetInt64(), audit.GetProperty("defaultDurability").GetString()));
+        Assert.Contains(table.Stdout.Split('\n'), line => line.StartsWith("audit ", StringComparison.Ordinal) && line.Contains("forever", StringComparison.Ordinal)
+            && line.TrimEnd().EndsWith("10737418240", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("--retention", "7x", "is not a duration such as 7d")]
+    [InlineData("--retention-bytes", "10 GiBs", "is not a size such as 64MiB")]
+    [InlineData("--max-chunk", "0.5B", "is not a size such as 64MiB")]
+    public async Task A_setting_in_unknown_units_exits_2_and_changes_nothing(string option, string value, string expected)
+    {
+        Assert.Equal(0, (await Obus.RunAsync(Server, null, "categories", "create", "units", "--retention", "1d")).ExitCode);
+
+        var refused = await Obus.RunAsync(Server, null, "categories", "set", "units", option, value);
+
+        Assert.True(refused.ExitCode == 2, refused.ToString());
+        Assert.Contains($"{option}: '{value}' {expected}", refused.Stderr, StringComparison.Ordinal);
+        var listed = await Obus.RunAsync(Server, null, "categories", "--json");
+        Assert.Contains("\"retentionMs\": 86400000", listed.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_bad_category_name_exits_1_with_the_problem_detail_on_stderr()
     {
         var produce = await Obus.RunAsync(Server, "x\n", "produce", "Not/A Name");

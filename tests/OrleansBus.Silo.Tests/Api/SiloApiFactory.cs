@@ -1,6 +1,8 @@
 using System.Net;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace OrleansBus.Silo.Tests.Api;
@@ -19,6 +21,7 @@ public class SiloApiFactory : WebApplicationFactory<Program>
 {
     private readonly string? _ownedRoot;
     private readonly Dictionary<string, string> _settings = new(StringComparer.Ordinal);
+    private TimeProvider? _time;
     private int _deleted;
 
     /// <summary>A silo on a fresh temporary data directory, deleted on dispose.</summary>
@@ -49,6 +52,14 @@ public class SiloApiFactory : WebApplicationFactory<Program>
     /// <summary>A silo whose data directory is <paramref name="dataDir"/>; the caller owns (and deletes) it.</summary>
     public static SiloApiFactory OnDataDir(string dataDir) => new(dataDir);
 
+    /// <summary>A silo whose clock is <paramref name="time"/> (the TimeProvider every component takes), with these settings.</summary>
+    public static SiloApiFactory WithClock(TimeProvider time, params (string Key, string Value)[] settings)
+    {
+        var factory = WithSettings(settings);
+        factory._time = time;
+        return factory;
+    }
+
     /// <summary>A silo on a fresh temporary data directory with these configuration settings (<c>Bus:…</c>) besides.</summary>
     public static SiloApiFactory WithSettings(params (string Key, string Value)[] settings)
     {
@@ -75,6 +86,8 @@ public class SiloApiFactory : WebApplicationFactory<Program>
         builder.UseSetting("Bus:DataDir", DataDir);
         foreach (var (key, value) in _settings)
             builder.UseSetting(key, value);
+        if (_time is { } time)
+            builder.ConfigureTestServices(services => services.AddSingleton(time));
         builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
     }
 

@@ -193,6 +193,33 @@ public abstract partial class MetadataStoreConformance : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Only_a_final_chunk_expires_and_nothing_leaves_the_expired_state()
+    {
+        var store = await MigratedAsync();
+        var active = new ChunkRecord("orders", "s1-chunk000000000", "s1", 0, ChunkStates.Active, 10, 1, T0, null);
+        var archived = new ChunkRecord("orders", "s1-chunk000000001", "s1", 1, ChunkStates.Archived, 20, 2, T0.AddMilliseconds(1), T0.AddMilliseconds(2));
+        await store.AddChunkAsync(active, CancellationToken.None);
+        await store.AddChunkAsync(archived, CancellationToken.None);
+
+        Assert.False(await store.UpdateChunkAsync("orders", active.Name, ChunkStates.Expired, 10, 1, null, CancellationToken.None));
+        Assert.True(await store.UpdateChunkAsync("orders", archived.Name, ChunkStates.Expired, 20, 2, archived.SealedAt, CancellationToken.None));
+        // A late archived mark (an upload that finished after the expiry) or any other change loses.
+        Assert.False(await store.UpdateChunkAsync("orders", archived.Name, ChunkStates.Archived, 20, 2, archived.SealedAt, CancellationToken.None));
+        Assert.False(await store.UpdateChunkAsync("orders", archived.Name, ChunkStates.Sealed, 20, 2, archived.SealedAt, CancellationToken.None));
+
+        Assert.Equal([active, archived with { State = ChunkStates.Expired }], await store.ListChunksAsync("orders", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Category_retention_settings_round_trip()
+    {
+        var store = await MigratedAsync();
+        var record = new CategoryRecord("orders", 4096, 1000, "fsync", T0, RetentionMs: 7 * 86_400_000L, RetentionBytes: 10L << 30);
+        await store.PutCategoryAsync(record, CancellationToken.None);
+        Assert.Equal(record, await store.GetCategoryAsync("orders", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task List_chunks_returns_oldest_first()
     {
         var store = await MigratedAsync();
