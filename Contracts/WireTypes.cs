@@ -38,6 +38,7 @@ public sealed record ChunkInfo(
 /// <param name="DefaultDurability">Durability of a produce that names none: <c>page-cache</c> or <c>fsync</c>.</param>
 /// <param name="RetentionMs">Sealed chunks whose seal is older than this many milliseconds are deleted; 0 keeps them for ever.</param>
 /// <param name="RetentionBytes">The oldest sealed chunks are deleted while the category holds more bytes than this; 0: no limit.</param>
+/// <param name="Warning">Set on a reply to a change that was made but deserves a second look (absent otherwise).</param>
 [GenerateSerializer, Immutable, Alias("orleansbus.CategoryInfo")]
 public sealed record CategoryInfo(
     [property: Id(0), JsonPropertyName("name")] string Name,
@@ -45,7 +46,8 @@ public sealed record CategoryInfo(
     [property: Id(2), JsonPropertyName("maxChunkAgeMs")] long MaxChunkAgeMs,
     [property: Id(3), JsonPropertyName("defaultDurability")] string DefaultDurability,
     [property: Id(4), JsonPropertyName("retentionMs")] long RetentionMs = 0,
-    [property: Id(5), JsonPropertyName("retentionBytes")] long RetentionBytes = 0);
+    [property: Id(5), JsonPropertyName("retentionBytes")] long RetentionBytes = 0,
+    [property: Id(6), JsonPropertyName("warning"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Warning = null);
 
 /// <summary>Body of <c>PUT /v1/categories/{c}</c>: every field is optional; missing ones keep their value.</summary>
 /// <param name="MaxChunkBytes">Size at which the active chunk is sealed.</param>

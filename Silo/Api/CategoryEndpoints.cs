@@ -73,7 +73,13 @@ public static class CategoryEndpoints
             RetentionBytes = update.RetentionBytes ?? current.RetentionBytes,
         };
         var log = await store.PutSettingsAsync(next, cancellationToken);
-        return Results.Json(ToInfo(log.Settings), BusJsonContext.Default.CategoryInfo);
+        var info = ToInfo(log.Settings);
+        if (category.EndsWith(Groups.ConsumerGroups.DeadLetterSuffix, StringComparison.Ordinal) && (info.RetentionMs > 0 || info.RetentionBytes > 0))
+        {
+            // Allowed (a dead-letter category can fill a disk too), but its messages were never delivered: say what this does.
+            info = info with { Warning = $"{category} holds messages no consumer could process; retention deletes them whether anyone looked at them or not." };
+        }
+        return Results.Json(info, BusJsonContext.Default.CategoryInfo);
     }
 
     private static CategoryInfo ToInfo(CategoryRecord settings) =>

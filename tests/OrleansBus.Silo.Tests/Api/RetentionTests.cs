@@ -119,6 +119,22 @@ public sealed class RetentionTests
         Assert.Equal(60000, (await GetCategoryAsync(client, c)).RetentionMs);
     }
 
+    [Fact]
+    public async Task Retention_on_a_dead_letter_category_is_allowed_and_the_reply_says_what_it_deletes()
+    {
+        using var silo = new SiloApiFactory();
+        using var client = silo.CreateClient();
+        var c = NewCategory("poison") + ".dead-letter";
+
+        var answered = await PutCategoryAsync(client, c, """{"retentionMs":86400000}""");
+        var plain = await PutCategoryAsync(client, NewCategory("plain"), """{"retentionMs":86400000}""");
+
+        Assert.Equal(86400000, answered.RetentionMs);
+        Assert.Contains("retention deletes them", answered.Warning, StringComparison.Ordinal);
+        Assert.Null(plain.Warning);
+        Assert.Null((await GetCategoryAsync(client, c)).Warning); // said once, on the change
+    }
+
     private static ICategoryGrain Category(SiloApiFactory silo, string category) =>
         silo.Services.GetRequiredService<IGrainFactory>().GetGrain<ICategoryGrain>(category);
 
