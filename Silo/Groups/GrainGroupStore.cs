@@ -43,16 +43,16 @@ public sealed class GrainGroupStore(IGrainFactory grains) : IGroupStore
         CallAsync(group, category, g => g.TryLeaseAsync(new LeaseRequest(chunk, expectedAcked, token, consumer, leaseEnd, leaseMessages, expiresAtMs, nowMs)));
 
     public Task<bool> AckAsync(string group, string category, string chunk, string token, long offset, long messages, bool release, CancellationToken cancellationToken) =>
-        CallAsync(group, category, g => g.AckAsync(chunk, token, offset, messages, release));
+        CallAsync(group, category, g => g.AckAsync(chunk, token, offset, messages, release), settles: true);
 
     public Task<bool> AckLeaseAsync(string group, string category, string chunk, string token, long? doneAtSize, CancellationToken cancellationToken) =>
-        CallAsync(group, category, g => g.AckLeaseAsync(chunk, token, doneAtSize));
+        CallAsync(group, category, g => g.AckLeaseAsync(chunk, token, doneAtSize), settles: true);
 
     public Task<bool> NackAsync(string group, string category, string chunk, string token, long availableAtMs, string? reason, CancellationToken cancellationToken) =>
-        CallAsync(group, category, g => g.NackAsync(chunk, token, availableAtMs, reason));
+        CallAsync(group, category, g => g.NackAsync(chunk, token, availableAtMs, reason), settles: true);
 
     public Task<bool> SkipAsync(string group, string category, string chunk, string claim, long expectedAcked, long newOffset, CancellationToken cancellationToken) =>
-        CallAsync(group, category, g => g.SkipAsync(chunk, claim, expectedAcked, newOffset));
+        CallAsync(group, category, g => g.SkipAsync(chunk, claim, expectedAcked, newOffset), settles: true);
 
     public Task<long> SkipExpiredAsync(string group, string category, string chunk, long messages, CancellationToken cancellationToken) =>
         CallAsync(group, category, g => g.SkipExpiredAsync(chunk, messages));
@@ -63,12 +63,17 @@ public sealed class GrainGroupStore(IGrainFactory grains) : IGroupStore
     public Task<bool> ResetAsync(string group, string category, string silo, IReadOnlyList<GroupPosition> rows, int appliedSeek, CancellationToken cancellationToken) =>
         CallAsync(group, category, g => g.ResetAsync(silo, ToPositions(rows, keepSeek: false), appliedSeek));
 
-    private async Task<T> CallAsync<T>(string group, string category, Func<IConsumerGroupGrain, Task<T>> call)
+    /// <param name="settles">An ack, nack or skip under a lease: sent again only when Orleans refused it before any silo
+    /// could run it. One whose silo died after it may have run is not: the new activation knows no lease and would answer
+    /// "lease lost" for a range the first one already acknowledged, which then never comes again — the caller gets 503
+    /// instead and, retrying, 409 (settled, or lost and delivered again).</param>
+    private async Task<T> CallAsync<T>(string group, string category, Func<IConsumerGroupGrain, Task<T>> call, bool settles = false)
     {
         try
         {
             // Rejected before delivery (a peer died holding the grain or its directory entry): sent again, never twice applied.
-            return await RejectedCallRetry.RunAsync(() => call(grains.GetGrain<IConsumerGroupGrain>(GrainKeys.ConsumerGroup(category, group))));
+            return await RejectedCallRetry.RunAsync(() => call(grains.GetGrain<IConsumerGroupGrain>(GrainKeys.ConsumerGroup(category, group))),
+                retryable: settles ? RejectedCallRetry.NeverDelivered : null);
         }
         catch (Exception e) when (e is not MetadataStoreException and not OperationCanceledException)
         {

@@ -85,9 +85,19 @@ internal sealed class GroupLedger(TestCluster cluster, string category, string g
                 await Task.Delay(100);
             }
         }
+        string status;
+        try
+        {
+            status = await cluster.Http.GetStringAsync(new Uri($"{baseUrl}/v1/categories/{category}/groups/{group}"));
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            status = e.Message;
+        }
         throw new Xunit.Sdk.XunitException(
             $"Consumer {consumer} of group {group} on {baseUrl} did not finish within {timeout.TotalSeconds:0} s: {DistinctAcknowledged} distinct " +
-            $"messages acknowledged after {deliveries} deliveries; last error: {lastError}.\n{cluster.Logs()}");
+            $"messages acknowledged after {deliveries} deliveries, {LeasesLost} acks answered lease_lost; last error: {lastError}. " +
+            $"The group there: {status}\n{cluster.Logs()}");
     }
 
     private async Task SettleAsync(string baseUrl, string consumer, HttpResponseMessage response, byte[] body)
