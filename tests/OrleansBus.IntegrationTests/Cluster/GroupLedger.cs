@@ -52,7 +52,8 @@ internal sealed class GroupLedger(TestCluster cluster, string category, string g
     /// Polls (up to 500 messages, 200 ms wait, 30 s lease) and acknowledges until a poll comes back empty and
     /// <paramref name="done"/> holds; fails after <paramref name="timeout"/> naming what was left.
     /// </summary>
-    public async Task ConsumeAsync(string baseUrl, string consumer, Func<Task<bool>> done, TimeSpan timeout)
+    /// <param name="maxMessages">Per delivery; smaller makes a consumer take longer over the same messages (a fault then lands mid-run).</param>
+    public async Task ConsumeAsync(string baseUrl, string consumer, Func<Task<bool>> done, TimeSpan timeout, int maxMessages = 500)
     {
         var clock = Stopwatch.StartNew();
         var lastError = "none";
@@ -61,7 +62,7 @@ internal sealed class GroupLedger(TestCluster cluster, string category, string g
         {
             try
             {
-                var uri = new Uri($"{baseUrl}/v1/categories/{category}/groups/{group}/poll?max_messages=500&wait_ms=200&lease_ms=30000&consumer={consumer}");
+                var uri = new Uri($"{baseUrl}/v1/categories/{category}/groups/{group}/poll?max_messages={maxMessages}&wait_ms=200&lease_ms=30000&consumer={consumer}");
                 using var response = await cluster.Http.PostAsync(uri, content: null);
                 if (response.StatusCode == HttpStatusCode.NoContent)
                 {
