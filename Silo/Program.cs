@@ -7,7 +7,7 @@ using OrleansBus.Silo.Hosting;
 // and the configuration file watcher watches that folder, never the working directory — which holds ./data, whose
 // every chunk write it would otherwise be woken for.
 var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-SiloSlot.ClaimIfAsked(builder.Configuration); // Bus:SiloId=slot (identical replicas): before anything reads the id or the folder
+SiloSlot.ClaimIfAsked(builder); // Bus:SiloId=slot (identical replicas): before anything reads the id or the folder
 builder.AddBusSilo();
 builder.AddServiceDefaults();
 var app = builder.Build();

@@ -14,11 +14,25 @@ namespace OrleansBus.Silo.Grains;
 /// </summary>
 public sealed partial class CategoryGrain
 {
-    private void StartRetentionTimer()
+    private IGrainTimer? _retentionTimer;
+
+    /// <summary>
+    /// A timer only while there is something to do — a retention setting, or blobs still to delete — so a category without
+    /// retention costs nothing and its grain may deactivate. KeepAlive: an idle category with retention must still expire.
+    /// </summary>
+    private void UpdateRetentionTimer()
     {
-        var every = options.Value.RetentionCheckInterval;
-        // KeepAlive: an idle category must still expire; every silo also subscribes to every category grain at start.
-        this.RegisterGrainTimer(async _ => await ApplyRetentionAsync(), new GrainTimerCreationOptions(every, every) { KeepAlive = true });
+        var needed = state.State.Settings is { } s && (s.RetentionMs > 0 || s.RetentionBytes > 0) || state.State.BlobsToDelete.Count > 0;
+        if (needed && _retentionTimer is null)
+        {
+            var every = options.Value.RetentionCheckInterval;
+            _retentionTimer = this.RegisterGrainTimer(async _ => await ApplyRetentionAsync(), new GrainTimerCreationOptions(every, every) { KeepAlive = true });
+        }
+        else if (!needed && _retentionTimer is not null)
+        {
+            _retentionTimer.Dispose();
+            _retentionTimer = null;
+        }
     }
 
     public async Task<string[]> ApplyRetentionAsync()
@@ -42,6 +56,7 @@ public sealed partial class CategoryGrain
             }
         }
         await DeleteBlobsAsync();
+        UpdateRetentionTimer();
         return [.. expired];
     }
 
@@ -53,6 +68,7 @@ public sealed partial class CategoryGrain
         var expire = new List<CatalogChunk>();
         if (settings.RetentionMs > 0)
             expire.AddRange(live.Where(c => ChunkStates.IsFinal(c.State) && c.SealedAtMs is { } s && nowMs - s > settings.RetentionMs));
+        var byAge = expire.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
         if (settings.RetentionBytes > 0)
         {
             var total = live.Sum(c => c.Size) - expire.Sum(c => c.Size);
@@ -60,7 +76,7 @@ public sealed partial class CategoryGrain
             {
                 if (total <= settings.RetentionBytes)
                     break;
-                if (!ChunkStates.IsFinal(chunk.State) || expire.Contains(chunk))
+                if (!ChunkStates.IsFinal(chunk.State) || byAge.Contains(chunk.Name))
                     continue; // an active chunk is never expired; a newer final one goes instead
                 expire.Add(chunk);
                 total -= chunk.Size;

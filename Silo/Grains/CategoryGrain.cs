@@ -45,7 +45,7 @@ public sealed partial class CategoryGrain(
     {
         foreach (var row in await database.ListChunksAsync(Category, cancellationToken))
             _chunks[row.Name] = CatalogStore.ToCatalog(row);
-        StartRetentionTimer();
+        UpdateRetentionTimer();
     }
 
     public async Task<CategorySettings?> GetSettingsAsync()
@@ -130,6 +130,7 @@ public sealed partial class CategoryGrain(
     {
         state.State.Settings = settings;
         await state.WriteStateAsync();
+        UpdateRetentionTimer(); // retention set or cleared
     }
 
     internal static CategorySettings ToSettings(CategoryRecord row) =>

@@ -97,7 +97,7 @@ public sealed partial class ConsumerGroups
         var chunks = log.Chunks;
         if (!await Groups.ExistsAsync(group, log.Name, cancellationToken))
             return chunks;
-        var open = await PrepareAsync(group, log, SeekKinds.Earliest, cancellationToken);
+        var open = (await PrepareAsync(group, log, SeekKinds.Earliest, cancellationToken)).Rows;
         var names = new HashSet<string>(open.Count, StringComparer.Ordinal);
         foreach (var row in open)
             names.Add(row.Chunk);

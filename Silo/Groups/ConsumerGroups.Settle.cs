@@ -72,7 +72,7 @@ public sealed partial class ConsumerGroups
         if (!await Groups.ExistsAsync(group, log.Name, cancellationToken))
             return null;
         await reads.RefreshAsync(log, TimeSpan.FromMilliseconds(250), cancellationToken); // other silos' new chunks
-        var rows = await PrepareAsync(group, log, SeekKinds.Earliest, cancellationToken); // rows for every chunk known here, seeks applied
+        var (rows, skipped) = await PrepareAsync(group, log, SeekKinds.Earliest, cancellationToken); // rows for every chunk known here, seeks applied
         // Active chunks of other silos: their owners' current sizes (the pulled bytes are what a poll here reads next).
         if (catchUp)
         {
@@ -98,7 +98,6 @@ public sealed partial class ConsumerGroups
             lags.Add(new ChunkLag(row.Chunk, row.AckedOffset, size, bytes, behind,
                 leased ? row.LeaseConsumer : null, leased ? DateTimeOffset.FromUnixTimeMilliseconds(row.LeaseExpiresAtMs) : null, row.DeliveryCount));
         }
-        var skipped = (await Groups.EnsureGroupAsync(group, log.Name, store.SiloId, SeekKinds.Earliest, NowMs, cancellationToken)).SkippedByRetention;
         return new GroupStatus(group, log.Name, lagBytes, lagMessages, oldestMs, lags, skipped);
     }
 

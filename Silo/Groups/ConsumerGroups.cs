@@ -34,7 +34,7 @@ public sealed partial class ConsumerGroups(LogStore store, IGroupStore groups, C
         {
             var dataArrived = log.DataArrived; // taken before looking, so a publish in between still wakes us
             await reads.RefreshAsync(log, CatalogMaxAge, cancellationToken); // chunks other silos opened since
-            var open = await PrepareAsync(request.Group, log, request.StartLatest ? SeekKinds.Latest : SeekKinds.Earliest, cancellationToken);
+            var open = (await PrepareAsync(request.Group, log, request.StartLatest ? SeekKinds.Latest : SeekKinds.Earliest, cancellationToken)).Rows;
             var (delivery, wakeAtMs) = await TryLeaseNextAsync(request, log, open, cancellationToken);
             if (delivery is not null)
                 return delivery;
@@ -56,16 +56,24 @@ public sealed partial class ConsumerGroups(LogStore store, IGroupStore groups, C
     /// finished). Rows are never reset twice for one seek (each remembers the generation it was reset to). Returns the
     /// group's open rows: one grain call when nothing had to change, which is nearly always.
     /// </summary>
-    private async Task<IReadOnlyList<GroupChunkRow>> PrepareAsync(string group, CategoryLog log, string startKind, CancellationToken cancellationToken) =>
-        await SkipExpiredAsync(group, log, await PrepareRowsAsync(group, log, startKind, cancellationToken), cancellationToken);
+    private async Task<Prepared> PrepareAsync(string group, CategoryLog log, string startKind, CancellationToken cancellationToken)
+    {
+        var (state, rows) = await PrepareRowsAsync(group, log, startKind, cancellationToken);
+        var (kept, skipped) = await SkipExpiredAsync(group, log, rows, cancellationToken);
+        return new Prepared(kept, state.SkippedByRetention + skipped);
+    }
+
+    /// <summary>The group's open rows, and the messages retention made it skip so far (this call's skips included).</summary>
+    private sealed record Prepared(IReadOnlyList<GroupChunkRow> Rows, long SkippedByRetention);
 
     /// <summary>
     /// Rows of chunks retention expired are finished where the group stands (the unacknowledged messages counted as skipped
-    /// by retention, as Kafka resets an out-of-range offset to the earliest one); the rest are returned.
+    /// by retention, as Kafka resets an out-of-range offset to the earliest one); the rest are returned, with the count.
     /// </summary>
-    private async Task<IReadOnlyList<GroupChunkRow>> SkipExpiredAsync(string group, CategoryLog log, IReadOnlyList<GroupChunkRow> rows, CancellationToken cancellationToken)
+    private async Task<(IReadOnlyList<GroupChunkRow> Kept, long Skipped)> SkipExpiredAsync(string group, CategoryLog log, IReadOnlyList<GroupChunkRow> rows, CancellationToken cancellationToken)
     {
         List<GroupChunkRow>? kept = null;
+        long total = 0;
         for (var i = 0; i < rows.Count; i++)
         {
             if (log.FindChunk(rows[i].Chunk) is not { State: ChunkStates.Expired } chunk)
@@ -77,11 +85,12 @@ public sealed partial class ConsumerGroups(LogStore store, IGroupStore groups, C
             var skipped = await Groups.SkipExpiredAsync(group, log.Name, chunk.Name, chunk.KnownMessages, cancellationToken);
             if (skipped > 0)
                 Log.SkippedByRetention(logger, group, log.Name, chunk.Name, skipped);
+            total += skipped;
         }
-        return kept ?? rows;
+        return (kept ?? rows, total);
     }
 
-    private async Task<IReadOnlyList<GroupChunkRow>> PrepareRowsAsync(string group, CategoryLog log, string startKind, CancellationToken cancellationToken)
+    private async Task<(GroupState State, IReadOnlyList<GroupChunkRow> Rows)> PrepareRowsAsync(string group, CategoryLog log, string startKind, CancellationToken cancellationToken)
     {
         var (state, open) = await Groups.ViewAsync(group, log.Name, store.SiloId, startKind, NowMs, cancellationToken);
         var chunks = log.Chunks;
@@ -91,17 +100,17 @@ public sealed partial class ConsumerGroups(LogStore store, IGroupStore groups, C
             // The silo that creates the group at "latest" knows the exact current sizes; others go by time.
             await ApplySeekAsync(group, log, state.SeekGeneration, state.SeekKind, state.SeekTimeMs, exactLatest: state.Created, cancellationToken);
             _materialized[key] = chunks.Count;
-            return await Groups.ListOpenAsync(group, log.Name, cancellationToken);
+            return (state, await Groups.ListOpenAsync(group, log.Name, cancellationToken));
         }
         var done = _materialized.GetValueOrDefault(key, 0);
         if (chunks.Count <= done)
-            return open;
+            return (state, open);
         var rows = new List<GroupPosition>(chunks.Count - done);
         for (var i = done; i < chunks.Count; i++)
             rows.Add(SeekPosition(chunks[i], state.SeekKind, state.SeekTimeMs, exactLatest: false) with { AppliedSeek = state.SeekGeneration });
         await Groups.MaterializeAsync(group, log.Name, rows, cancellationToken);
         _materialized.AddOrUpdate(key, chunks.Count, (_, old) => Math.Max(old, chunks.Count));
-        return await Groups.ListOpenAsync(group, log.Name, cancellationToken);
+        return (state, await Groups.ListOpenAsync(group, log.Name, cancellationToken));
     }
 
     private async Task<bool> ApplySeekAsync(string group, CategoryLog log, int generation, string kind, long timeMs, bool exactLatest, CancellationToken cancellationToken)

@@ -75,8 +75,7 @@ public sealed partial class Archiver
                 // Configuration or service error (bad key, missing container rights): retry, an operator may fix it.
                 Log.ArchiveFailed(_logger, e, chunk.Category, chunk.Name, delay);
             }
-            await Task.Delay(delay, _time, cancellationToken);
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+            delay = await PauseAsync(delay, cancellationToken);
         }
     }
 
@@ -99,8 +98,7 @@ public sealed partial class Archiver
             {
                 Log.ArchiveRecordFailed(_logger, e, chunk.Name);
             }
-            await Task.Delay(delay, _time, cancellationToken);
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+            delay = await PauseAsync(delay, cancellationToken);
         }
     }
 
@@ -226,8 +224,7 @@ public sealed partial class Archiver
             {
                 Log.ArchiveFailed(_logger, e, chunk.Category, chunk.Name, delay);
             }
-            await Task.Delay(delay, _time, cancellationToken);
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+            delay = await PauseAsync(delay, cancellationToken);
         }
     }
 
@@ -280,5 +277,12 @@ public sealed partial class Archiver
         }
         Log.ChunkCached(_logger, chunk.Category, chunk.Name, length);
         return path;
+    }
+
+    /// <summary>Waits <paramref name="delay"/> before the next attempt; returns the one after it (doubled, at most MaxRetryDelay).</summary>
+    private async Task<TimeSpan> PauseAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        await Task.Delay(delay, _time, cancellationToken);
+        return TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
     }
 }

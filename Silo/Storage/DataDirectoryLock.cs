@@ -8,9 +8,21 @@ public sealed class DataDirectoryLock : IDisposable
 {
     private readonly FileStream _file;
 
-    private DataDirectoryLock(FileStream file) => _file = file;
+    private DataDirectoryLock(FileStream file, string dataDir)
+    {
+        _file = file;
+        DataDir = dataDir;
+    }
 
-    public static DataDirectoryLock Acquire(string dataDir)
+    /// <summary>The locked directory, as a full path.</summary>
+    public string DataDir { get; }
+
+    public static DataDirectoryLock Acquire(string dataDir) =>
+        TryAcquire(dataDir) ?? throw new InvalidOperationException(
+            $"The data directory {Path.GetFullPath(dataDir)} is in use by another silo (lock file {Path.Combine(dataDir, ".lock")}). Stop it or choose another Bus:DataDir.");
+
+    /// <summary>The lock, or null when another holder (another silo, or another lock in this process) has it.</summary>
+    public static DataDirectoryLock? TryAcquire(string dataDir)
     {
         var path = Path.Combine(dataDir, ".lock");
         try
@@ -20,12 +32,11 @@ public sealed class DataDirectoryLock : IDisposable
             var pid = System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) + "\n");
             file.Write(pid);
             file.Flush();
-            return new DataDirectoryLock(file);
+            return new DataDirectoryLock(file, Path.GetFullPath(dataDir));
         }
-        catch (IOException e)
+        catch (IOException)
         {
-            throw new InvalidOperationException(
-                $"The data directory {Path.GetFullPath(dataDir)} is in use by another silo (lock file {path}). Stop it or choose another Bus:DataDir.", e);
+            return null;
         }
     }
 

@@ -24,7 +24,8 @@ public sealed partial class LogStore : IAsyncDisposable
     private DataDirectoryLock? _lock;
     private volatile bool _ready;
 
-    public LogStore(IOptions<BusOptions> options, IMetadataStore metadata, TimeProvider time, ILogger<LogStore> logger)
+    /// <param name="claimed">This folder's lock when start-up already holds it (<see cref="Hosting.SiloSlot"/>).</param>
+    public LogStore(IOptions<BusOptions> options, IMetadataStore metadata, TimeProvider time, ILogger<LogStore> logger, DataDirectoryLock? claimed = null)
     {
         _options = options.Value;
         _metadata = metadata;
@@ -32,6 +33,7 @@ public sealed partial class LogStore : IAsyncDisposable
         _logger = logger;
         DataDir = Path.GetFullPath(_options.DataDir);
         CategoriesDir = Path.Combine(DataDir, "categories");
+        _lock = claimed?.DataDir == DataDir ? claimed : null;
         Telemetry.StoreGauges.Track(this);
     }
 

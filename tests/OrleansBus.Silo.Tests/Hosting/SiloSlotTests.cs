@@ -13,14 +13,14 @@ public sealed class SiloSlotTests
         using var dir = new TempDirectory("slot");
         var first = SiloSlot.Claim(dir.Path);
         var second = SiloSlot.Claim(dir.Path);
-        Assert.Equal(("silo1", dir.Combine("silo1")), (first.Name, first.DataDir));
-        Assert.Equal(("silo2", dir.Combine("silo2")), (second.Name, second.DataDir));
+        Assert.Equal(("silo1", dir.Combine("silo1")), (first.Name, first.Lock.DataDir));
+        Assert.Equal(("silo2", dir.Combine("silo2")), (second.Name, second.Lock.DataDir));
 
-        first.Claim.Dispose(); // the process holding silo1 exits
+        first.Lock.Dispose(); // the process holding silo1 exits
         var again = SiloSlot.Claim(dir.Path);
         Assert.Equal("silo1", again.Name);
-        again.Claim.Dispose();
-        second.Claim.Dispose();
+        again.Lock.Dispose();
+        second.Lock.Dispose();
     }
 
     [Fact]
@@ -30,7 +30,7 @@ public sealed class SiloSlotTests
         var named = new ConfigurationManager();
         named["Bus:SiloId"] = "silo7";
         named["Bus:DataDir"] = dir.Path;
-        SiloSlot.ClaimIfAsked(named);
+        _ = SiloSlot.ClaimIfAsked(named);
         Assert.Equal(("silo7", dir.Path), (named["Bus:SiloId"], named["Bus:DataDir"]));
         Assert.Empty(Directory.GetFiles(dir.Path));
     }
