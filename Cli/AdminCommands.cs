@@ -32,8 +32,73 @@ internal static class AdminCommands
         }, cancellationToken));
         command.Subcommands.Add(Settings("create", "Create a category with these settings (the server's defaults for the rest); an existing one gets them too"));
         command.Subcommands.Add(Settings("set", "Change a category's settings; those not given stay as they are"));
+        command.Subcommands.Add(Delete());
         return command;
     }
+
+    /// <summary><c>obus categories delete NAME [--yes] [--no-wait]</c>: asks first (or needs --yes), then waits until it is gone.</summary>
+    private static Command Delete()
+    {
+        var category = new Argument<string>("name") { Description = "Category name" };
+        var yes = new Option<bool>("--yes") { Description = "Do not ask: delete the category, all its data and its consumer groups" };
+        var noWait = new Option<bool>("--no-wait") { Description = "Return once the deletion started (every silo refuses writes) instead of when it is done" };
+        var timeout = new Option<string>("--timeout") { Description = "How long to wait for the deletion to finish", DefaultValueFactory = _ => "2m" };
+        var command = new Command("delete", "Delete a category: its data on every silo and in the archive, and its consumer groups") { category, yes, noWait, timeout, Json };
+        command.SetAction((parse, cancellationToken) => ObusCommand.GuardAsync(async token =>
+        {
+            var name = parse.GetValue(category)!;
+            var waitMs = HumanUnits.Milliseconds(parse.GetValue(timeout)!, "--timeout");
+            if (!parse.GetValue(yes) && !Confirmed(name))
+                throw new UsageException($"{name} was not deleted: confirm by typing its name, or add --yes.");
+            await using var client = ServerOption.CreateClient(parse);
+            var info = await client.DeleteCategoryAsync(name, token);
+            if (parse.GetValue(Json))
+                Print<IReadOnlyList<CategoryInfo>>([info], CliJsonContext.Default.IReadOnlyListCategoryInfo);
+            else
+                Console.Out.WriteLine($"{name}: deleting ({Progress(info.Deletion)})");
+            if (parse.GetValue(noWait))
+                return ExitCodes.Ok;
+            var deadline = DateTime.UtcNow.AddMilliseconds(waitMs);
+            while (true)
+            {
+                try
+                {
+                    info = await client.GetCategoryAsync(name, token);
+                }
+                catch (BusNotFoundException)
+                {
+                    if (!parse.GetValue(Json))
+                        Console.Out.WriteLine($"{name}: deleted");
+                    return ExitCodes.Ok;
+                }
+                if (info.State != CategoryStates.Deleting)
+                {
+                    Console.Error.WriteLine($"obus: {name} exists again: someone created it after the deletion finished");
+                    return ExitCodes.Ok;
+                }
+                if (DateTime.UtcNow >= deadline)
+                {
+                    Console.Error.WriteLine($"obus: {name} is still being deleted ({Progress(info.Deletion)}); it goes on on the server");
+                    return ExitCodes.ServerError;
+                }
+                await Task.Delay(250, token);
+            }
+        }, cancellationToken));
+        return command;
+    }
+
+    /// <summary>On a terminal, the user types the name; otherwise (a script) nothing is confirmed without --yes.</summary>
+    private static bool Confirmed(string name)
+    {
+        if (Console.IsInputRedirected)
+            return false;
+        Console.Error.Write($"Delete category {name} with all its data and consumer groups? Type its name to confirm: ");
+        return Console.In.ReadLine()?.Trim() == name;
+    }
+
+    private static string Progress(CategoryDeletionInfo? deletion) => deletion is null ? "" :
+        $"{Number(deletion.ChunksLeft)} chunks and {Number(deletion.GroupsLeft)} groups left" +
+        (deletion.SilosPending.Length == 0 ? "" : $"; waiting for {string.Join(", ", deletion.SilosPending)}");
 
     /// <summary><c>obus categories create|set NAME [--retention 7d] [--retention-bytes 10GiB] [--max-chunk 64MiB] [--max-chunk-age 10m] [--durability fsync]</c>.</summary>
     private static Command Settings(string name, string description)

@@ -21,6 +21,8 @@ public static class BusErrorCodes
     public const string InvalidArgument = "invalid_argument";
     /// <summary>404: the category does not exist.</summary>
     public const string CategoryNotFound = "category_not_found";
+    /// <summary>409: the category is being deleted (<c>DELETE /v1/categories/{c}</c>); it can be created again once that is done.</summary>
+    public const string CategoryDeleting = "category_deleting";
     /// <summary>404: the chunk does not exist.</summary>
     public const string ChunkNotFound = "chunk_not_found";
 

@@ -39,6 +39,8 @@ public sealed record ChunkInfo(
 /// <param name="RetentionMs">Sealed chunks whose seal is older than this many milliseconds are deleted; 0 keeps them for ever.</param>
 /// <param name="RetentionBytes">The oldest sealed chunks are deleted while the category holds more bytes than this; 0: no limit.</param>
 /// <param name="Warning">Set on a reply to a change that was made but deserves a second look (absent otherwise).</param>
+/// <param name="State"><c>live</c>, or <c>deleting</c> from <c>DELETE /v1/categories/{c}</c> until the deletion is done (then 404).</param>
+/// <param name="Deletion">How far a deletion is (absent while live).</param>
 [GenerateSerializer, Immutable, Alias("orleansbus.CategoryInfo")]
 public sealed record CategoryInfo(
     [property: Id(0), JsonPropertyName("name")] string Name,
@@ -47,7 +49,31 @@ public sealed record CategoryInfo(
     [property: Id(3), JsonPropertyName("defaultDurability")] string DefaultDurability,
     [property: Id(4), JsonPropertyName("retentionMs")] long RetentionMs = 0,
     [property: Id(5), JsonPropertyName("retentionBytes")] long RetentionBytes = 0,
-    [property: Id(6), JsonPropertyName("warning"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Warning = null);
+    [property: Id(6), JsonPropertyName("warning"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Warning = null,
+    [property: Id(7), JsonPropertyName("state")] string State = CategoryStates.Live,
+    [property: Id(8), JsonPropertyName("deletion"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CategoryDeletionInfo? Deletion = null);
+
+/// <summary>The states <see cref="CategoryInfo.State"/> names.</summary>
+public static class CategoryStates
+{
+    /// <summary>Takes writes and reads.</summary>
+    public const string Live = "live";
+
+    /// <summary>Being deleted: writes answer 409 <c>category_deleting</c>; the category answers 404 once the deletion is done.</summary>
+    public const string Deleting = "deleting";
+}
+
+/// <summary>A category deletion under way: what is left before the category is gone.</summary>
+/// <param name="StartedAtMs">When the deletion started (Unix milliseconds).</param>
+/// <param name="SilosPending">Live silos that have not yet stopped writing and deleted their files of the category.</param>
+/// <param name="GroupsLeft">Consumer groups of the category not deleted yet.</param>
+/// <param name="ChunksLeft">Chunks whose catalog rows (and blobs) are not deleted yet.</param>
+[GenerateSerializer, Immutable, Alias("orleansbus.CategoryDeletionInfo")]
+public sealed record CategoryDeletionInfo(
+    [property: Id(0), JsonPropertyName("startedAtMs")] long StartedAtMs,
+    [property: Id(1), JsonPropertyName("silosPending")] string[] SilosPending,
+    [property: Id(2), JsonPropertyName("groupsLeft")] int GroupsLeft,
+    [property: Id(3), JsonPropertyName("chunksLeft")] int ChunksLeft);
 
 /// <summary>Body of <c>PUT /v1/categories/{c}</c>: every field is optional; missing ones keep their value.</summary>
 /// <param name="MaxChunkBytes">Size at which the active chunk is sealed.</param>

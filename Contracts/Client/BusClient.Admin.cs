@@ -47,6 +47,23 @@ public sealed partial class BusClient
             Options.RequestTimeout, preferredEndpoint: null, cancellationToken);
     }
 
+    /// <summary>
+    /// Starts deleting a category: every silo stops taking its writes (they answer 409 <c>category_deleting</c>), then its
+    /// data on every silo and in the archive and its consumer groups are deleted. Sending it again while that runs reports
+    /// the same deletion. Once <see cref="GetCategoryAsync"/> throws <see cref="BusNotFoundException"/> it is done, and a
+    /// category of the same name may be created afresh.
+    /// </summary>
+    /// <returns>The category with <see cref="CategoryInfo.State"/> <c>deleting</c> and how far the deletion is.</returns>
+    /// <exception cref="BusNotFoundException">The category does not exist.</exception>
+    public Task<CategoryInfo> DeleteCategoryAsync(string category, CancellationToken cancellationToken = default)
+    {
+        var path = "v1/categories/" + Segment(category, "category");
+        return ExecuteAsync(
+            endpoint => new HttpRequestMessage(HttpMethod.Delete, new Uri(endpoint, path)),
+            static (response, _, token) => ReadJsonAsync(response, BusClientJsonContext.Default.CategoryInfo, token),
+            Options.RequestTimeout, preferredEndpoint: null, cancellationToken);
+    }
+
     /// <summary>Lists a category's chunks, oldest first, with state, owner, size and message count.</summary>
     /// <exception cref="BusNotFoundException">The category does not exist.</exception>
     public Task<IReadOnlyList<ChunkInfo>> ListChunksAsync(string category, CancellationToken cancellationToken = default) =>

@@ -32,6 +32,9 @@ public interface IBusClient
     /// <summary>Creates a category with these settings, or changes an existing one's; null fields keep their value.</summary>
     Task<CategoryInfo> PutCategoryAsync(string category, CategorySettingsUpdate settings, CancellationToken cancellationToken = default);
 
+    /// <summary>Starts deleting a category (or reports the deletion under way); its state reads <c>deleting</c> until it is gone.</summary>
+    Task<CategoryInfo> DeleteCategoryAsync(string category, CancellationToken cancellationToken = default);
+
     /// <summary>Lists a category's chunks, oldest first.</summary>
     Task<IReadOnlyList<ChunkInfo>> ListChunksAsync(string category, CancellationToken cancellationToken = default);
 

@@ -46,6 +46,10 @@ public interface IBusEdgeGrain : IGrainWithIntegerKey
     [Alias("put-category")]
     Task<EdgeReply<CategoryInfo>> PutCategoryAsync(string category, CategorySettingsUpdate update);
 
+    /// <summary><c>DELETE /v1/categories/{c}</c>: starts deleting the category (or reports the deletion under way).</summary>
+    [Alias("delete-category")]
+    Task<EdgeReply<CategoryInfo>> DeleteCategoryAsync(string category);
+
     /// <summary>Every chunk of a category, every silo's, oldest first (<c>GET /v1/categories/{c}/chunks</c>).</summary>
     [Alias("list-chunks")]
     Task<EdgeReply<ChunkInfo[]>> ListChunksAsync(string category);

@@ -49,9 +49,34 @@ public interface ICategoryGrain : IGrainWithStringKey
     [Alias("apply-retention")]
     Task<string[]> ApplyRetentionAsync();
 
-    /// <summary>Deletes the category: its settings and catalog rows (sequence numbers stay); false when it did not exist.</summary>
+    /// <summary>
+    /// Removes a category that holds no data at once (its first produce failed): settings and catalog rows go, sequence
+    /// numbers stay; false when it did not exist. Not the user's delete: see <see cref="StartDeletionAsync"/>.
+    /// </summary>
     [Alias("delete")]
-    Task<bool> DeleteAsync();
+    Task<bool> RemoveAsync();
+
+    /// <summary>
+    /// Starts deleting the category (or reports the deletion already under way): every live silo stops writing it and
+    /// deletes its files before this returns (those unreachable are asked again each step); then, step by step, every
+    /// consumer group, every blob and the catalog rows go, and the category is gone (sequence numbers stay, so a new
+    /// category of the name never reuses a chunk name). Null when the category does not exist.
+    /// </summary>
+    [Alias("start-deletion")]
+    Task<CategoryDeletion?> StartDeletionAsync();
+
+    /// <summary>The deletion under way, or null (the category is live, or does not exist). Activating the grain resumes it.</summary>
+    [Alias("deletion")]
+    Task<CategoryDeletion?> GetDeletionAsync();
+
+    /// <summary>A silo stopped writing the category and deleted its files of it (the answer to a drop the deletion asked for).</summary>
+    [Alias("silo-dropped")]
+    Task SiloDroppedAsync(string siloId);
+
+    /// <summary>Records a consumer group of the category (its creation), so a deletion finds it; refused while deleting.</summary>
+    /// <exception cref="CategoryDeletingException">The category is being deleted.</exception>
+    [Alias("register-group")]
+    Task RegisterGroupAsync(string group);
 
     /// <summary>
     /// The silos that write this category now, by silo id, sorted: every Active member whose HTTP address is known, as the
@@ -60,9 +85,12 @@ public interface ICategoryGrain : IGrainWithStringKey
     [Alias("writers")]
     Task<string[]> GetWritersAsync();
 
-    /// <summary>Tells <paramref name="observer"/> about every change from now on; subscriptions lapse after a few minutes unless renewed.</summary>
+    /// <summary>
+    /// Tells <paramref name="observer"/> about every change from now on; subscriptions lapse after a few minutes unless
+    /// renewed. False (and no subscription) when the category is being deleted or does not exist: the silo drops it.
+    /// </summary>
     [Alias("subscribe")]
-    Task SubscribeAsync(ICatalogObserver observer);
+    Task<bool> SubscribeAsync(ICatalogObserver observer);
 }
 
 /// <summary>A silo that wants to hear about a category's catalog changes.</summary>
@@ -88,6 +116,15 @@ public sealed record CategorySettings(
     [property: Id(4)] long CreatedAtMs,
     [property: Id(5)] long RetentionMs = 0,
     [property: Id(6)] long RetentionBytes = 0);
+
+/// <summary>A deletion under way: the settings the category had, and what is left to delete.</summary>
+[GenerateSerializer, Immutable, Alias("orleansbus.CategoryDeletion")]
+public sealed record CategoryDeletion(
+    [property: Id(0)] CategorySettings Settings,
+    [property: Id(1)] long StartedAtMs,
+    [property: Id(2)] string[] SilosPending,
+    [property: Id(3)] int GroupsLeft,
+    [property: Id(4)] int ChunksLeft);
 
 /// <summary>A chunk row of the catalog. Times are Unix milliseconds.</summary>
 [GenerateSerializer, Immutable, Alias("orleansbus.CatalogChunk")]

@@ -37,6 +37,8 @@ public enum AppendStatus
     /// not acknowledged. A retry elsewhere may duplicate it (at-least-once); it is never served at an offset readers saw.
     /// </summary>
     Fenced,
+    /// <summary>The category is being deleted: nothing was written.</summary>
+    CategoryDeleting,
 }
 
 /// <summary>Where an appended batch landed and which guarantee was met (<c>page-cache</c>, <c>fsync</c>, <c>replicas:N</c>).</summary>

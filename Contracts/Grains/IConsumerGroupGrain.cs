@@ -85,6 +85,13 @@ public interface IConsumerGroupGrain : IGrainWithStringKey
     [Alias("skip-expired")]
     Task<long> SkipExpiredAsync(string chunk, long messages);
 
+    /// <summary>
+    /// Deletes the group with its category: its state (offsets, seeks, counts) is cleared in storage, its leases are
+    /// forgotten and the activation ends. A later call finds no group (and may create it again only while the category lives).
+    /// </summary>
+    [Alias("delete")]
+    Task DeleteAsync();
+
     /// <summary>Which silo hosts this activation (diagnostics and tests).</summary>
     [Alias("host")]
     Task<string> HostAsync();

@@ -12,6 +12,14 @@ public interface ISiloInfoGrain : IGrainWithStringKey
     /// <summary>Where this silo's HTTP API is.</summary>
     [Alias("endpoint")]
     Task<SiloEndpoint> GetEndpointAsync();
+
+    /// <summary>
+    /// The category is being deleted: this silo stops taking writes for it before answering, then deletes its files of
+    /// it (chunks, copies, downloads) and tells the category grain (<see cref="ICategoryGrain.SiloDroppedAsync"/>).
+    /// Idempotent: a silo without the category answers the grain at once.
+    /// </summary>
+    [Alias("drop-category")]
+    Task DropCategoryAsync(string category);
 }
 
 /// <summary>

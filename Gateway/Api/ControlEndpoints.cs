@@ -7,7 +7,7 @@ namespace OrleansBus.Gateway.Api;
 
 /// <summary>
 /// The control half of API v1 as grain calls through the gateway's Orleans client (<see cref="IBusEdgeGrain"/>): ack,
-/// nack, seek, lag, the category and chunk listings and category settings. Small calls like these are cheaper as grain
+/// nack, seek, lag, the category and chunk listings, category settings and deletion. Small calls like these are cheaper as grain
 /// calls than as forwarded HTTP requests (ARCHITECTURE.md); bytes — produce, poll, raw reads — stay forwarded
 /// (<see cref="ForwardingEndpoint"/>). Names and bodies are judged here before any grain is called, with the silos'
 /// wording; the grain answers with the silos' own endpoints, so replies and refusals read the same either way, and
@@ -42,6 +42,9 @@ internal sealed partial class ControlEndpoints(SiloDirectory directory, ClusterC
         app.MapGet("/v1/categories", Handle((e, c) => e.ReplyAsync(c, door => door.ListCategoriesAsync(), json.CategoryInfoArray, retryAfterFailure: true)));
         app.MapGet(category, Handle((e, c) => e.ReplyAsync(c, door => door.GetCategoryAsync(Route(c, "category")), json.CategoryInfo, retryAfterFailure: true)));
         app.MapPut(category, Handle((e, c) => e.PutCategoryAsync(c, Route(c, "category"))));
+        // Starting a deletion twice reports the same deletion: safe to send again after any failure.
+        app.MapDelete(category, Handle((e, c) => e.ReplyAsync(c, door => door.DeleteCategoryAsync(Route(c, "category")), json.CategoryInfo,
+            retryAfterFailure: true, successStatus: StatusCodes.Status202Accepted)));
         app.MapGet(category + "/chunks", Handle((e, c) => e.ReplyAsync(c, door => door.ListChunksAsync(Route(c, "category")), json.ChunkInfoArray, retryAfterFailure: true)));
         app.MapGet(group, Handle((e, c) => e.ReplyAsync(c, door => door.GetGroupAsync(Route(c, "category"), Route(c, "group")), json.GroupInfo, retryAfterFailure: true)));
         app.MapPost(group + "/seek", Handle((e, c) => e.SeekAsync(c, Route(c, "category"), Route(c, "group"))));
@@ -88,7 +91,8 @@ internal sealed partial class ControlEndpoints(SiloDirectory directory, ClusterC
     private Task SettleAsync(HttpContext context, Func<IBusEdgeGrain, Task<BusFault?>> call) =>
         ReplyAsync(context, async door => new EdgeReply<BusFault>(await call(door), null, ""), json: null, retryAfterFailure: false);
 
-    private async Task ReplyAsync<T>(HttpContext context, Func<IBusEdgeGrain, Task<EdgeReply<T>>> call, JsonTypeInfo<T>? json, bool retryAfterFailure)
+    private async Task ReplyAsync<T>(HttpContext context, Func<IBusEdgeGrain, Task<EdgeReply<T>>> call, JsonTypeInfo<T>? json, bool retryAfterFailure,
+        int successStatus = StatusCodes.Status200OK)
     {
         var aborted = context.RequestAborted;
         // Right after a silo dies, calls through its Orleans gateway fail until membership declares it dead (~2 s): each
@@ -138,7 +142,7 @@ internal sealed partial class ControlEndpoints(SiloDirectory directory, ClusterC
             if (json is null)
                 context.Response.StatusCode = StatusCodes.Status204NoContent;
             else
-                await Results.Json(reply.Value, json).ExecuteAsync(context);
+                await Results.Json(reply.Value, json, statusCode: successStatus).ExecuteAsync(context);
             return;
         }
     }

@@ -15,6 +15,7 @@ public static class BusApi
         v1.MapGet("", CategoryEndpoints.ListAsync);
         v1.MapGet("/{category}", CategoryEndpoints.GetAsync);
         v1.MapPut("/{category}", CategoryEndpoints.PutAsync);
+        v1.MapDelete("/{category}", CategoryEndpoints.DeleteAsync).Produces<Contracts.CategoryInfo>(StatusCodes.Status202Accepted);
         v1.MapPost("/{category}/messages", ProduceEndpoint.HandleAsync);
         v1.MapGet("/{category}/chunks", ChunkEndpoints.ListAsync);
         v1.MapGet("/{category}/chunks/{chunk}", ChunkEndpoints.ReadAsync).ProducesProblem(StatusCodes.Status410Gone); // expired by retention

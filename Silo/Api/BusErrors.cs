@@ -27,6 +27,10 @@ public static class BusErrors
     public static IResult CategoryNotFound(string name) =>
         Problem(404, BusErrorCodes.CategoryNotFound, "Category not found", $"Category {name} does not exist.", name);
 
+    public static IResult CategoryDeleting(string name) =>
+        Problem(409, BusErrorCodes.CategoryDeleting, "Category being deleted",
+            $"Category {name} is being deleted; nothing was written. It can be created again once GET /v1/categories/{name} answers 404.", name);
+
     public static IResult ChunkNotFound(string category, string chunk) =>
         Problem(404, BusErrorCodes.ChunkNotFound, "Chunk not found", $"Chunk {chunk} does not exist in category {category}.", chunk);
 

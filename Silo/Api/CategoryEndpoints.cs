@@ -1,10 +1,11 @@
 using OrleansBus.Contracts;
+using OrleansBus.Contracts.Grains;
 using OrleansBus.Silo.Metadata;
 using OrleansBus.Silo.Storage;
 
 namespace OrleansBus.Silo.Api;
 
-/// <summary><c>GET /v1/categories</c>, <c>GET/PUT /v1/categories/{c}</c>: list and settings.</summary>
+/// <summary><c>GET /v1/categories</c>, <c>GET/PUT/DELETE /v1/categories/{c}</c>: list, settings, deletion.</summary>
 public static class CategoryEndpoints
 {
     private const long MinChunkBytes = 1024;
@@ -27,14 +28,39 @@ public static class CategoryEndpoints
         return Results.Json(infos, BusJsonContext.Default.CategoryInfoArray);
     }
 
-    public static async Task<IResult> GetAsync(string category, LogStore store, CancellationToken cancellationToken)
+    public static async Task<IResult> GetAsync(string category, LogStore store, IGrainFactory grains, CancellationToken cancellationToken)
     {
         if (!CategoryName.IsValid(category))
             return BusErrors.InvalidCategoryName(category);
         // Also a category another silo created: any silo (and the gateway's pick of one) answers the same.
-        var log = await store.FindOrOpenAsync(category, cancellationToken);
-        return log is null ? BusErrors.CategoryNotFound(category) : Results.Json(ToInfo(log.Settings), BusJsonContext.Default.CategoryInfo);
+        if (await store.FindOrOpenAsync(category, cancellationToken) is { } log)
+            return Results.Json(ToInfo(log.Settings), BusJsonContext.Default.CategoryInfo);
+        // Not live: being deleted (its grain says how far), or not there at all.
+        var deletion = await RejectedCallRetry.RunAsync(() => grains.GetGrain<ICategoryGrain>(category).GetDeletionAsync(), cancellationToken: cancellationToken);
+        return deletion is null ? BusErrors.CategoryNotFound(category) : Results.Json(ToInfo(deletion), BusJsonContext.Default.CategoryInfo);
     }
+
+    /// <summary>
+    /// <c>DELETE /v1/categories/{c}</c>: 202 with the deletion's state once every reachable silo refuses writes (the rest —
+    /// files, groups, blobs, rows — follows in the background; GET answers <c>deleting</c> until it is done, then 404);
+    /// again while it runs: 202 with the same state; an unknown category: 404.
+    /// </summary>
+    public static async Task<IResult> DeleteAsync(string category, IGrainFactory grains)
+    {
+        if (!CategoryName.IsValid(category))
+            return BusErrors.InvalidCategoryName(category);
+        var deletion = await RejectedCallRetry.RunAsync(() => grains.GetGrain<ICategoryGrain>(category).StartDeletionAsync());
+        return deletion is null
+            ? BusErrors.CategoryNotFound(category)
+            : Results.Json(ToInfo(deletion), BusJsonContext.Default.CategoryInfo, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    private static CategoryInfo ToInfo(CategoryDeletion deletion) =>
+        ToInfo(Grains.CategoryGrain.ToRecord(deletion.Settings)) with
+        {
+            State = CategoryStates.Deleting,
+            Deletion = new CategoryDeletionInfo(deletion.StartedAtMs, deletion.SilosPending, deletion.GroupsLeft, deletion.ChunksLeft),
+        };
 
     public static async Task<IResult> PutAsync(HttpContext http, string category, LogStore store)
     {

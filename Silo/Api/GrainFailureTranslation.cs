@@ -7,7 +7,8 @@ namespace OrleansBus.Silo.Api;
 /// The one place a failed grain call becomes an HTTP answer: a grain pinned to a silo that is not active answers 503
 /// <c>silo_unavailable</c>, and a call that timed out or lost its silo mid-way answers 503 <c>cluster_unavailable</c>,
 /// a metadata database outage (catalog or group state; a PostgreSQL restart) answers 503 <c>metadata_unavailable</c>, all
-/// with <c>Retry-After</c> (the cluster heals within seconds: a dead silo is declared dead in about 2 s). Never a 500
+/// with <c>Retry-After</c> (the cluster heals within seconds: a dead silo is declared dead in about 2 s); a write the
+/// category grain refused because the category is being deleted answers 409 <c>category_deleting</c>. Never a 500
 /// with an Orleans stack trace. Runs before routing, so it covers every endpoint; a reply already under way is left as it
 /// is (the client sees a broken response, which it must treat as a failure).
 /// </summary>
@@ -21,14 +22,19 @@ public sealed partial class GrainFailureTranslation(RequestDelegate next, ILogge
         }
         catch (Exception e) when (!http.Response.HasStarted && Translate(e) is { } problem)
         {
-            Log.GrainCallFailed(logger, e, http.Request.Method, http.Request.Path);
-            http.Response.Headers.RetryAfter = "1";
+            if (CategoryDeletingException.Find(e) is null)
+            {
+                Log.GrainCallFailed(logger, e, http.Request.Method, http.Request.Path);
+                http.Response.Headers.RetryAfter = "1";
+            }
             await problem.ExecuteAsync(http);
         }
     }
 
     internal static IResult? Translate(Exception e) => e switch
     {
+        // First: the store wraps it in its own exception, which would read as an outage below.
+        _ when CategoryDeletingException.Find(e) is { } deleting => BusErrors.CategoryDeleting(deleting.Category),
         PinnedSiloUnavailableException pinned => BusErrors.Problem(503, BusErrorCodes.SiloUnavailable, "Silo unavailable",
             pinned.Message, pinned.Silo),
         TimeoutException or Orleans.Runtime.SiloUnavailableException or OrleansMessageRejectionException =>

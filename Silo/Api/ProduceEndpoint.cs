@@ -81,6 +81,7 @@ public static class ProduceEndpoint
             AppendStatus.ReplicationTimeout => BusErrors.ReplicationTimeout(category, outcome.Chunk, outcome.Offset, outcome.ReplicasHeld, replicas, limits.ReplicationTimeout),
             AppendStatus.DiskFull => BusErrors.DiskFull(outcome.Detail ?? "No space left on device."),
             AppendStatus.Fenced => BusErrors.SiloFenced(category, outcome.Chunk, outcome.Offset),
+            AppendStatus.CategoryDeleting => BusErrors.CategoryDeleting(category),
             _ => BusErrors.NotReady(),
         };
     }

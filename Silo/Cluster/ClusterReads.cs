@@ -19,7 +19,7 @@ namespace OrleansBus.Silo.Cluster;
 /// </summary>
 public sealed partial class ClusterReads(
     LogStore store, IMetadataStore metadata, Membership membership, PeerClient peers, Archiver archiver, IGrainFactory grains,
-    IOptions<BusOptions> options, TimeProvider time, ILogger<ClusterReads> logger) : BackgroundService, ICatalogObserver
+    IOptions<BusOptions> options, TimeProvider time, ILogger<ClusterReads> logger, IServiceProvider services) : BackgroundService, ICatalogObserver
 {
     /// <summary>Subscriptions lapse after a few minutes (and with the grain's silo); renewing them this often keeps them.</summary>
     private static readonly TimeSpan ResubscribeInterval = TimeSpan.FromSeconds(20);
@@ -54,9 +54,11 @@ public sealed partial class ClusterReads(
         {
             do
             {
+                await ResumeDeletionsAsync();
                 foreach (var log in store.All())
                 {
-                    await SubscribeAsync(log);
+                    if (!await SubscribeAsync(log))
+                        continue;
                     // What a push could not tell: a category grain that moved (its silo died) lost its subscribers, and the
                     // changes it made before they subscribed again — an expiry above all — are read from the catalog here.
                     await RefreshAsync(log, ResubscribeInterval / 2, stoppingToken);
@@ -74,17 +76,44 @@ public sealed partial class ClusterReads(
         }
     }
 
-    private async Task SubscribeAsync(CategoryLog log)
+    /// <summary>False when the category is being deleted or gone: a drop this silo missed (it was unreachable) happens now.</summary>
+    private async Task<bool> SubscribeAsync(CategoryLog log)
     {
         if (_self is not { } self)
-            return;
+            return true;
         try
         {
-            await grains.GetGrain<ICategoryGrain>(log.Name).SubscribeAsync(self);
+            if (await grains.GetGrain<ICategoryGrain>(log.Name).SubscribeAsync(self))
+                return true;
+            await store.Drop(log.Name);
+            return false;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             Log.SubscribeFailed(logger, e, log.Name); // the next round tries again; readers ask the grain meanwhile
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Wakes the grain of every category the table marks as being deleted: its timer went with its silo, and activating
+    /// it elsewhere carries the deletion on. Every silo does this each round; the grain ignores all but the first.
+    /// </summary>
+    private async Task ResumeDeletionsAsync()
+    {
+        try
+        {
+            // The table itself (not the grains): which categories are marked, without waking every category's grain.
+            var database = services.GetRequiredKeyedService<IMetadataStore>(CatalogStore.DatabaseKey);
+            foreach (var row in await database.ListCategoriesAsync(CancellationToken.None))
+            {
+                if (row.DeletingAtMs > 0)
+                    await grains.GetGrain<ICategoryGrain>(row.Name).GetDeletionAsync();
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.ResumeDeletionsFailed(logger, e);
         }
     }
 
@@ -290,6 +319,9 @@ public sealed partial class ClusterReads(
 
         [LoggerMessage(4103, LogLevel.Warning, "Subscribing to the catalog changes of {Category} failed; trying again shortly")]
         public static partial void SubscribeFailed(ILogger logger, Exception exception, string category);
+
+        [LoggerMessage(4104, LogLevel.Warning, "Looking for category deletions to carry on failed; trying again next round")]
+        public static partial void ResumeDeletionsFailed(ILogger logger, Exception exception);
 
         [LoggerMessage(4102, LogLevel.Warning, "Pulling {Category}/{Chunk} from its owner or a replica failed")]
         public static partial void PullFailed(ILogger logger, Exception exception, string category, string chunk);

@@ -120,7 +120,10 @@ internal sealed class BusEdgeGrain(
         ReplyAsync<CategoryInfo[]>(() => CategoryEndpoints.ListAsync(store, database, CancellationToken.None));
 
     public Task<EdgeReply<CategoryInfo>> GetCategoryAsync(string category) =>
-        ReplyAsync<CategoryInfo>(() => CategoryEndpoints.GetAsync(category, store, CancellationToken.None));
+        ReplyAsync<CategoryInfo>(() => CategoryEndpoints.GetAsync(category, store, grains, CancellationToken.None));
+
+    public Task<EdgeReply<CategoryInfo>> DeleteCategoryAsync(string category) =>
+        ReplyAsync<CategoryInfo>(() => CategoryEndpoints.DeleteAsync(category, grains));
 
     public Task<EdgeReply<CategoryInfo>> PutCategoryAsync(string category, CategorySettingsUpdate update) =>
         ReplyAsync<CategoryInfo>(() => CategoryEndpoints.ApplySettingsAsync(category, update ?? new CategorySettingsUpdate(null, null, null), store, CancellationToken.None));

@@ -22,7 +22,7 @@ public sealed partial class CategoryGrain
     /// </summary>
     private void UpdateRetentionTimer()
     {
-        var needed = state.State.Settings is { } s && (s.RetentionMs > 0 || s.RetentionBytes > 0) || state.State.BlobsToDelete.Count > 0;
+        var needed = !Deleting && (state.State.Settings is { } s && (s.RetentionMs > 0 || s.RetentionBytes > 0) || state.State.BlobsToDelete.Count > 0);
         if (needed && _retentionTimer is null)
         {
             var every = options.Value.RetentionCheckInterval;
@@ -38,6 +38,8 @@ public sealed partial class CategoryGrain
     public async Task<string[]> ApplyRetentionAsync()
     {
         var expired = new List<string>();
+        if (Deleting)
+            return []; // the deletion deletes every chunk and blob
         if (state.State.Settings is { } settings && (settings.RetentionMs > 0 || settings.RetentionBytes > 0))
         {
             foreach (var chunk in ChunksToExpire(settings, time.GetUtcNow().ToUnixTimeMilliseconds()))

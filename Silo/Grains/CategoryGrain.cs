@@ -18,6 +18,14 @@ public sealed class CategoryState
     /// <summary>Chunks retention expired whose blob is not confirmed deleted yet: retried every retention round.</summary>
     [Id(2)]
     public List<string> BlobsToDelete { get; set; } = [];
+
+    /// <summary>Set from <c>DELETE /v1/categories/{c}</c> until the deletion is done (see <see cref="CategoryGrain"/>.Deletion).</summary>
+    [Id(3)]
+    public CategoryDeletionState? Deletion { get; set; }
+
+    /// <summary>The category's consumer groups, recorded as each is created: what a deletion deletes.</summary>
+    [Id(4)]
+    public List<string> Groups { get; set; } = [];
 }
 
 /// <summary>
@@ -46,20 +54,32 @@ public sealed partial class CategoryGrain(
         foreach (var row in await database.ListChunksAsync(Category, cancellationToken))
             _chunks[row.Name] = CatalogStore.ToCatalog(row);
         UpdateRetentionTimer();
+        if (Deleting)
+        {
+            ExpireAllInMemory();
+            StartDeletionTimer(); // this grain's silo went away mid-deletion: it goes on here
+        }
     }
 
+    /// <summary>Null while the category is being deleted: no silo opens it (see <see cref="GetDeletionAsync"/>).</summary>
     public async Task<CategorySettings?> GetSettingsAsync()
     {
+        if (Deleting)
+            return null;
         if (state.State.Settings is null && await database.GetCategoryAsync(Category, CancellationToken.None) is { } row)
             await SaveAsync(ToSettings(row)); // created before settings moved into grain state: adopt the table's row
         return state.State.Settings;
     }
 
-    public async Task<CategorySettings> EnsureAsync(CategorySettings defaults) =>
-        await GetSettingsAsync() ?? await PutSettingsAsync(defaults);
+    public async Task<CategorySettings> EnsureAsync(CategorySettings defaults)
+    {
+        ThrowIfDeleting();
+        return await GetSettingsAsync() ?? await PutSettingsAsync(defaults);
+    }
 
     public async Task<CategorySettings> PutSettingsAsync(CategorySettings settings)
     {
+        ThrowIfDeleting();
         var current = state.State.Settings ?? (await database.GetCategoryAsync(Category, CancellationToken.None) is { } row ? ToSettings(row) : null);
         var next = settings with { Name = Category, CreatedAtMs = current?.CreatedAtMs ?? settings.CreatedAtMs };
         await SaveAsync(next);
@@ -68,16 +88,23 @@ public sealed partial class CategoryGrain(
         return next;
     }
 
-    public Task<long> NextSequenceAsync(string owner) => database.NextChunkSequenceAsync(owner, Category, CancellationToken.None);
+    public Task<long> NextSequenceAsync(string owner)
+    {
+        ThrowIfDeleting();
+        return database.NextChunkSequenceAsync(owner, Category, CancellationToken.None);
+    }
 
     public async Task AddChunkAsync(CatalogChunk chunk)
     {
+        ThrowIfDeleting();
         await database.AddChunkAsync(CatalogStore.ToRecord(chunk), CancellationToken.None);
         Changed(chunk);
     }
 
     public async Task<bool> UpdateChunkAsync(string name, string state, long size, long messages, long? sealedAtMs)
     {
+        if (Deleting)
+            return false; // a seal or an archive mark while the rows are being deleted: the catalog keeps nothing new
         var sealedAt = sealedAtMs is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : (DateTimeOffset?)null;
         if (!await database.UpdateChunkAsync(Category, name, state, size, messages, sealedAt, CancellationToken.None))
             return false;
@@ -88,6 +115,8 @@ public sealed partial class CategoryGrain(
 
     public async Task<bool> SealForOwnerAsync(string name, long size, long messages, string sealedBy, long sealedAtMs)
     {
+        if (Deleting)
+            return false;
         if (!await database.Cluster.SealForOwnerAsync(Category, name, size, messages, sealedBy, sealedAtMs, CancellationToken.None))
             return false;
         if (_chunks.TryGetValue(name, out var row))
@@ -105,8 +134,9 @@ public sealed partial class CategoryGrain(
         return Task.FromResult(rows);
     }
 
-    public async Task<bool> DeleteAsync()
+    public async Task<bool> RemoveAsync()
     {
+        ThrowIfDeleting();
         var existed = await database.DeleteCategoryAsync(Category, CancellationToken.None);
         _chunks.Clear();
         await state.ClearStateAsync();
@@ -120,10 +150,12 @@ public sealed partial class CategoryGrain(
         return Task.FromResult(writers);
     }
 
-    public Task SubscribeAsync(ICatalogObserver observer)
+    public async Task<bool> SubscribeAsync(ICatalogObserver observer)
     {
+        if (await GetSettingsAsync() is null)
+            return false;
         _observers.Subscribe(observer, observer);
-        return Task.CompletedTask;
+        return true;
     }
 
     private async Task SaveAsync(CategorySettings settings)

@@ -56,7 +56,13 @@ public sealed partial class ConsumerGroupGrain(
             }
         }
         if (S.Exists)
+        {
             ReportLagHere(true);
+            // A group created before categories kept a list of their groups: recorded now (not awaited: the category
+            // grain may be deleting this very group, and waits for this activation to answer).
+            if (ServiceProvider.GetService<GroupRegistration>() is { } registration)
+                _ = registration.RecordQuietlyAsync(this.GetPrimaryKeyString());
+        }
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -82,6 +88,14 @@ public sealed partial class ConsumerGroupGrain(
         ThrowIfFenced();
         if (S.Exists)
             return Info(siloId, created: false);
+        // Recorded with its category first, so a deletion of the category finds it; refused while the category is deleted.
+        if (ServiceProvider.GetService<GroupRegistration>() is { } registration)
+        {
+            await registration.RecordAsync(this.GetPrimaryKeyString());
+            ThrowIfFenced();
+            if (S.Exists)
+                return Info(siloId, created: false); // another call created it meanwhile (this grain is reentrant)
+        }
         S.Exists = true;
         S.CreatedAtMs = nowMs;
         S.SeekGeneration = 0;
@@ -285,6 +299,19 @@ public sealed partial class ConsumerGroupGrain(
 
     public Task<string> HostAsync() => Task.FromResult(localSilo.Name);
 
+    public async Task DeleteAsync()
+    {
+        // No call is served by this activation any more (they fail and retry on the next one, which finds no group).
+        _fenced = true;
+        _leases.Clear();
+        ReportLagHere(false);
+        for (var i = 0; _writing && i < 500; i++)
+            await Task.Delay(10); // the write in flight ends first (the loop stops at _fenced), so the clear sees its ETag
+        await state.ClearStateAsync();
+        LogDeleted(logger, this.GetPrimaryKeyString());
+        this.DeactivateOnIdle();
+    }
+
     private GroupSeekInfo Info(string siloId, bool created) =>
         new(created, S.CreatedAtMs, S.SeekGeneration, S.SeekKind ?? "earliest", S.SeekTimeMs, S.AppliedSeek.GetValueOrDefault(siloId, -1), S.SkippedByRetention);
 
@@ -334,6 +361,9 @@ public sealed partial class ConsumerGroupGrain(
     }
 
     private sealed record Lease(string Token, string Consumer, long End, long Messages, long ExpiresAtMs);
+
+    [LoggerMessage(2303, LogLevel.Information, "Group {Key} deleted with its category")]
+    private static partial void LogDeleted(ILogger logger, string key);
 
     [LoggerMessage(2301, LogLevel.Information, "Group {Group} of {Category}: offsets of {Chunks} chunks carried over from the group tables into grain state")]
     private static partial void LogImported(ILogger logger, string group, string category, int chunks);

@@ -61,6 +61,12 @@ public sealed class BusOptions
     public TimeSpan RetentionCheckInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// How often a category being deleted tries its next step again (silos still to drop it, groups, blobs, rows) until
+    /// the deletion is done.
+    /// </summary>
+    public TimeSpan DeletionStepInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// How often the silo hosting a consumer group's grain measures the group's lag for the metrics
     /// (<c>orleansbus.group.lag</c>, <c>_bytes</c>, <c>oldest_unacked_age</c>); zero turns it off.
     /// </summary>

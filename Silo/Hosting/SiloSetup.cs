@@ -104,6 +104,7 @@ public static class SiloSetup
         // 5. Last: started once the store is loaded, stopped first, before the chunks are sealed at shutdown (those are
         //    archived after the next start, never half-uploaded by a stopping silo).
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Archiver>());
+        builder.Services.AddSingleton<Grains.GroupRegistration>();
         builder.Services.AddSingleton<Telemetry.GroupLagGauges>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Telemetry.GroupLagGauges>());
         return builder;

@@ -37,7 +37,11 @@ public sealed class CatalogStore(IMetadataStore database, IGrainFactory grains) 
     public Task PutCategoryAsync(CategoryRecord record, CancellationToken cancellationToken) =>
         CallAsync(record.Name, g => g.PutSettingsAsync(Grains.CategoryGrain.ToSettings(record)));
 
-    public Task<bool> DeleteCategoryAsync(string name, CancellationToken cancellationToken) => CallAsync(name, g => g.DeleteAsync());
+    public Task<bool> DeleteCategoryAsync(string name, CancellationToken cancellationToken) => CallAsync(name, g => g.RemoveAsync());
+
+    // Only the category grain marks its row (through the database itself).
+    public Task MarkCategoryDeletingAsync(string name, long atMs, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("The category grain marks a deletion; ask it to delete (ICategoryGrain.StartDeletionAsync).");
 
     public Task<long> NextChunkSequenceAsync(string owner, string category, CancellationToken cancellationToken) =>
         CallAsync(category, g => g.NextSequenceAsync(owner));
@@ -75,7 +79,8 @@ public sealed class CatalogStore(IMetadataStore database, IGrainFactory grains) 
         }
         catch (Exception e) when (e is not MetadataStoreException)
         {
-            throw new MetadataStoreException($"The catalog of {category} is unavailable: {e.Message}", e);
+            // A category being deleted stays inside (callers catch this type); the HTTP edge finds it and answers 409.
+            throw new MetadataStoreException(e is CategoryDeletingException ? e.Message : $"The catalog of {category} is unavailable: {e.Message}", e);
         }
     }
 

@@ -20,6 +20,12 @@ public interface IMetadataStore : IAsyncDisposable
     /// <summary>Inserts or replaces a category's settings.</summary>
     Task PutCategoryAsync(CategoryRecord record, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Marks the category's row as being deleted since <paramref name="atMs"/> (its grain decides; silos read the mark to
+    /// resume a deletion whose grain went away). The row goes with <see cref="DeleteCategoryAsync"/>.
+    /// </summary>
+    Task MarkCategoryDeletingAsync(string name, long atMs, CancellationToken cancellationToken);
+
     /// <summary>Deletes the category and its chunk rows. Chunk sequence numbers are kept, so names are never reused.</summary>
     Task<bool> DeleteCategoryAsync(string name, CancellationToken cancellationToken);
 

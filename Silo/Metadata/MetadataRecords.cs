@@ -1,6 +1,6 @@
 namespace OrleansBus.Silo.Metadata;
 
-/// <summary>A category's stored settings.</summary>
+/// <summary>A category's stored settings; <see cref="DeletingAtMs"/> is not 0 while the category is being deleted (the table's mark).</summary>
 public sealed record CategoryRecord(
     string Name,
     long MaxChunkBytes,
@@ -8,7 +8,8 @@ public sealed record CategoryRecord(
     string DefaultDurability,
     DateTimeOffset CreatedAt,
     long RetentionMs = 0,
-    long RetentionBytes = 0);
+    long RetentionBytes = 0,
+    long DeletingAtMs = 0);
 
 /// <summary>Lifecycle states of a chunk as the catalog records them.</summary>
 public static class ChunkStates

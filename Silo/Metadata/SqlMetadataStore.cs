@@ -46,6 +46,7 @@ public abstract class SqlMetadataStore : IMetadataStore, ISqlRunner
         ALTER TABLE categories ADD COLUMN retention_ms BIGINT NOT NULL DEFAULT 0;
         ALTER TABLE categories ADD COLUMN retention_bytes BIGINT NOT NULL DEFAULT 0;
         """,
+        "ALTER TABLE categories ADD COLUMN deleting_at BIGINT NOT NULL DEFAULT 0;",
     ];
 
     /// <summary>A query counting the tables named <c>@name</c> in this store's schema.</summary>
@@ -88,11 +89,11 @@ public abstract class SqlMetadataStore : IMetadataStore, ISqlRunner
     private const string CategoryValues = "@name, @bytes, @age, @durability, @created, @retentionMs, @retentionBytes";
 
     public Task<IReadOnlyList<CategoryRecord>> ListCategoriesAsync(CancellationToken cancellationToken) =>
-        QueryAsync($"SELECT {CategoryColumns} FROM categories ORDER BY name{ByteOrder}", [], ReadCategory, durable: true, cancellationToken);
+        QueryAsync($"SELECT {CategoryColumns}, deleting_at FROM categories ORDER BY name{ByteOrder}", [], ReadCategory, durable: true, cancellationToken);
 
     public async Task<CategoryRecord?> GetCategoryAsync(string name, CancellationToken cancellationToken)
     {
-        var rows = await QueryAsync($"SELECT {CategoryColumns} FROM categories WHERE name = @name",
+        var rows = await QueryAsync($"SELECT {CategoryColumns}, deleting_at FROM categories WHERE name = @name",
             new SqlArgs().Add("@name", name), ReadCategory, durable: true, cancellationToken);
         return rows.Count == 0 ? null : rows[0];
     }
@@ -114,6 +115,10 @@ public abstract class SqlMetadataStore : IMetadataStore, ISqlRunner
                 retention_ms = excluded.retention_ms, retention_bytes = excluded.retention_bytes
             """,
             CategoryArgs(record), durable: true, cancellationToken);
+
+    public Task MarkCategoryDeletingAsync(string name, long atMs, CancellationToken cancellationToken) =>
+        ExecuteAsync("UPDATE categories SET deleting_at = @at WHERE name = @name",
+            new SqlArgs().Add("@name", name).Add("@at", atMs), durable: true, cancellationToken);
 
     public async Task<bool> DeleteCategoryAsync(string name, CancellationToken cancellationToken)
     {
@@ -189,7 +194,8 @@ public abstract class SqlMetadataStore : IMetadataStore, ISqlRunner
 
     private static CategoryRecord ReadCategory(DbDataReader r) => new(
         r.GetString(0), Convert.ToInt64(r.GetValue(1)), Convert.ToInt64(r.GetValue(2)), r.GetString(3),
-        DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(r.GetValue(4))), Convert.ToInt64(r.GetValue(5)), Convert.ToInt64(r.GetValue(6)));
+        DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(r.GetValue(4))), Convert.ToInt64(r.GetValue(5)), Convert.ToInt64(r.GetValue(6)),
+        Convert.ToInt64(r.GetValue(7)));
 
     private static SqlArgs CategoryArgs(CategoryRecord record) =>
         new SqlArgs().Add("@name", record.Name).Add("@bytes", record.MaxChunkBytes).Add("@age", record.MaxChunkAgeMs)

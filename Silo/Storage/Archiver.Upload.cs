@@ -195,9 +195,10 @@ public sealed partial class Archiver
     }
 
     /// <summary>
-    /// Whether the catalog row says expired. The expiry and this silo's archived mark are both conditional updates of that
-    /// row, so exactly one of them won: when expiry did, the category grain may have deleted the blob before this upload
-    /// landed, and the blob just uploaded must go too.
+    /// Whether the catalog row says expired, or is gone (the category was deleted). The expiry and this silo's archived
+    /// mark are both conditional updates of that row, so exactly one of them won: when expiry or deletion did, the category
+    /// grain may have deleted the blobs before this upload landed, and the blob just uploaded must go too. Every chunk
+    /// archived has a row until its category is deleted (the row is written before the file).
     /// </summary>
     private async Task<bool> ExpiredInCatalogAsync(Chunk chunk, CancellationToken cancellationToken)
     {
@@ -206,7 +207,7 @@ public sealed partial class Archiver
             if (row.Name == chunk.Name)
                 return row.State == ChunkStates.Expired;
         }
-        return false;
+        return true;
     }
 
     private async Task DeleteExpiredUploadAsync(Chunk chunk, CancellationToken cancellationToken)

@@ -89,10 +89,21 @@ public sealed class CategoryLog : IAsyncDisposable
         return null;
     }
 
+    /// <summary>
+    /// Stops the writer (its active chunk is sealed); appends after this fail. The chunks stay open for readers. Every
+    /// caller waits for the same close, so none goes on (a stopping host disposing what the seal still needs) before it ended.
+    /// </summary>
+    internal Task CloseWriterAsync()
+    {
+        lock (_chunksLock)
+            return _writerClosed ??= _writer is null ? Task.CompletedTask : _writer.DisposeAsync().AsTask();
+    }
+
+    private Task? _writerClosed;
+
     public async ValueTask DisposeAsync()
     {
-        if (_writer is not null)
-            await _writer.DisposeAsync();
+        await CloseWriterAsync();
         foreach (var chunk in _chunks)
         {
             chunk.Mirror?.Dispose();

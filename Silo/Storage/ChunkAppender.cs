@@ -68,6 +68,11 @@ public sealed class ChunkAppender(LogStore store, Replicator replicator, Cluster
                 status = AppendStatus.Fenced;
             return new AppendOutcome(status, result.Chunk, result.Offset, result.Length, result.Messages, met, held, null);
         }
+        catch (Exception e) when (CategoryDeletingException.Find(e) is not null
+            || (e is System.Threading.Channels.ChannelClosedException && store.IsDropping(category)))
+        {
+            return Refused(AppendStatus.CategoryDeleting, $"Category {category} is being deleted.");
+        }
         catch (Exception e) when (e is DiskFullException || (e is IOException io && NativeFile.IsDiskFull(io)))
         {
             if (!existed && log is not null)

@@ -115,4 +115,10 @@ internal static partial class Log
 
     [LoggerMessage(1062, LogLevel.Information, "Chunk {Category}/{Chunk} expired while it was being archived: the blob just uploaded is deleted")]
     public static partial void ExpiredWhileArchiving(ILogger logger, string category, string chunk);
+
+    [LoggerMessage(1063, LogLevel.Information, "Category {Category} is being deleted: this silo stopped writing it and deleted its files")]
+    public static partial void CategoryDropped(ILogger logger, string category);
+
+    [LoggerMessage(1064, LogLevel.Information, "Deleted {Path}: category {Category} was deleted while this silo was down (or recreated since)")]
+    public static partial void DeletedCategoryFilesRemoved(ILogger logger, string category, string path);
 }

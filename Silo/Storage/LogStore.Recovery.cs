@@ -34,13 +34,16 @@ public sealed partial class LogStore
 
         int chunks = 0, recovered = 0;
         var tails = new List<(CategoryLog Log, List<TailBatch> Batches)>();
+        var rowsByCategory = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         foreach (var record in await _metadata.ListCategoriesAsync(cancellationToken))
         {
             var directory = Path.Combine(CategoriesDir, record.Name);
             System.IO.Directory.CreateDirectory(directory);
             var log = new CategoryLog(record, directory, NotifySealed) { Listener = () => ChunkListener };
+            var names = rowsByCategory[record.Name] = new HashSet<string>(StringComparer.Ordinal);
             foreach (var row in await _metadata.ListChunksAsync(record.Name, cancellationToken))
             {
+                names.Add(row.Name);
                 // With a shared catalog (PostgreSQL) other silos' chunks are listed too: known here, read through a local copy.
                 if (row.Owner != _options.SiloId)
                 {
@@ -75,6 +78,7 @@ public sealed partial class LogStore
             log.StartWriter(_metadata, _options.SiloId, _options.WriterQueueLength, _time, _logger);
             _categories[record.Name] = log;
         }
+        DeleteFilesOfDeletedCategories(rowsByCategory); // listed without the categories being deleted: their grains say so
         await RepublishAsync(tails);
         _ready = true;
         Log.StorageReady(_logger, DataDir, _categories.Count, chunks, recovered);

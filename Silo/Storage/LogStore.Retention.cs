@@ -29,6 +29,8 @@ public sealed partial class LogStore
     {
         foreach (var path in (string[])[chunk.DataPath, chunk.IndexPath, CachePath(chunk.Category, chunk.Name)])
         {
+            if (!File.Exists(path))
+                continue; // never there (no download was made), or gone already: File.Delete throws when the folder is missing
             try
             {
                 File.Delete(path);

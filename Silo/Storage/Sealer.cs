@@ -109,6 +109,8 @@ internal sealed class Sealer : IAsyncDisposable
         {
             if (row.Name != job.Chunk.Name)
                 continue;
+            if (row.State == ChunkStates.Expired)
+                return; // an active chunk expires only with its category's deletion: nothing to adopt, its files go
             // The writer has let go of the chunk (it is here to be sealed), so nobody else publishes to it any more.
             job.Chunk.Publish(Math.Min(row.Size, job.Size), row.Messages);
             job.Chunk.ApplyCatalog(row.State, row.Size, row.SealedAt, row.SealedBy);

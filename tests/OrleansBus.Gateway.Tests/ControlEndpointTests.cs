@@ -49,6 +49,40 @@ public sealed class ControlEndpointTests(ThreeSiloClusterFixture fixture) : ICla
     }
 
     [Fact]
+    public async Task Delete_through_the_gateway_answers_202_refuses_produce_and_ends_in_404()
+    {
+        await Cluster.ProduceAsync("ctl-delete", "one\ntwo\n");
+
+        using var deleted = await Cluster.Http.DeleteAsync(Cluster.Url("/v1/categories/ctl-delete"));
+
+        Assert.Equal(HttpStatusCode.Accepted, deleted.StatusCode);
+        Assert.True(deleted.Headers.Contains("Bus-Silo"));
+        var info = (await deleted.Content.ReadFromJsonAsync<CategoryInfo>())!;
+        Assert.Equal((CategoryStates.Deleting, 1), (info.State, info.Deletion!.ChunksLeft));
+        // Until the deletion is done (a produce after it would create the category again), produce is refused everywhere.
+        var refusals = new List<string>();
+        for (var i = 0; i < 300; i++)
+        {
+            using var get = await Cluster.Http.GetAsync(Cluster.Url("/v1/categories/ctl-delete"));
+            if (get.StatusCode == HttpStatusCode.NotFound)
+                break;
+            Assert.Equal(CategoryStates.Deleting, (await get.Content.ReadFromJsonAsync<CategoryInfo>())!.State);
+            if (refusals.Count < 3)
+            {
+                using var produce = await Cluster.Http.PostAsync(Cluster.Url("/v1/categories/ctl-delete/messages"), new StringContent("late\n"));
+                refusals.Add($"{(int)produce.StatusCode} {(await GatewayCluster.ProblemAsync(produce)).Code}");
+            }
+            await Task.Delay(100);
+        }
+        Assert.NotEmpty(refusals);
+        Assert.All(refusals, r => Assert.Equal($"409 {BusErrorCodes.CategoryDeleting}", r));
+        using (var gone = await Cluster.Http.GetAsync(Cluster.Url("/v1/categories/ctl-delete")))
+            Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        using var unknown = await Cluster.Http.DeleteAsync(Cluster.Url("/v1/categories/ctl-delete"));
+        Assert.Equal((HttpStatusCode.NotFound, BusErrorCodes.CategoryNotFound), (unknown.StatusCode, (await GatewayCluster.ProblemAsync(unknown)).Code));
+    }
+
+    [Fact]
     public async Task Poll_ack_nack_seek_and_lag_through_the_gateway_settle_exactly_what_was_leased()
     {
         await Cluster.ProduceAsync("ctl-group", "a\nb\nc\n");

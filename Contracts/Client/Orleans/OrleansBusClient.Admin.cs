@@ -24,6 +24,13 @@ public sealed partial class OrleansBusClient
         return AskAsync("a settings change", door => door.PutCategoryAsync(category, settings), cancellationToken);
     }
 
+    /// <inheritdoc cref="BusClient.DeleteCategoryAsync"/>
+    public Task<CategoryInfo> DeleteCategoryAsync(string category, CancellationToken cancellationToken = default)
+    {
+        BusClient.Segment(category, "category");
+        return AskAsync("a category deletion", door => door.DeleteCategoryAsync(category), cancellationToken);
+    }
+
     /// <inheritdoc cref="BusClient.ListChunksAsync"/>
     public async Task<IReadOnlyList<ChunkInfo>> ListChunksAsync(string category, CancellationToken cancellationToken = default)
     {

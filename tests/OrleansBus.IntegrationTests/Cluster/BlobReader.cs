@@ -36,10 +36,22 @@ internal static class BlobReader
             $"DELETE blob {container}/{blobName} from Azurite answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
     }
 
-    private static async Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, AzuriteServer azurite, string container, string blobName)
+    /// <summary>The names of the container's blobs that start with <paramref name="prefix"/> (one page: up to 5,000).</summary>
+    public static async Task<string[]> ListAsync(HttpClient http, AzuriteServer azurite, string container, string prefix)
     {
-        // Path-style URL: http://127.0.0.1:<port>/devstoreaccount1/<container>/<category>/<chunk>.
-        var uri = new Uri($"{azurite.BlobEndpoint}/{container}/{blobName}");
+        var query = new SortedDictionary<string, string>(StringComparer.Ordinal) { ["comp"] = "list", ["prefix"] = prefix, ["restype"] = "container" };
+        using var response = await SendAsync(http, HttpMethod.Get, azurite, container, "", query);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"listing {container}/{prefix}* in Azurite answered {(int)response.StatusCode}: {body}");
+        return [.. System.Xml.Linq.XDocument.Parse(body).Descendants("Blob").Select(b => (string)b.Element("Name")!)];
+    }
+
+    private static async Task<HttpResponseMessage> SendAsync(HttpClient http, HttpMethod method, AzuriteServer azurite, string container, string blobName,
+        SortedDictionary<string, string>? query = null)
+    {
+        // Path-style URL: http://127.0.0.1:<port>/devstoreaccount1/<container>/<category>/<chunk>; a listing has no blob name.
+        var path = blobName.Length == 0 ? $"{azurite.BlobEndpoint}/{container}" : $"{azurite.BlobEndpoint}/{container}/{blobName}";
+        var uri = new Uri(query is null ? path : path + "?" + string.Join("&", query.Select(q => $"{q.Key}={Uri.EscapeDataString(q.Value)}")));
         using var request = new HttpRequestMessage(method, uri);
         var date = DateTimeOffset.UtcNow.ToString("R", CultureInfo.InvariantCulture);
         request.Headers.TryAddWithoutValidation("x-ms-date", date);
@@ -47,7 +59,8 @@ internal static class BlobReader
         // VERB, then 11 empty standard headers (no body, no conditions, no range), then the x-ms-* headers sorted, then
         // /account + the path as sent (the account appears twice in a path-style URL).
         var stringToSign = method.Method + "\n" + new string('\n', 11) + $"x-ms-date:{date}\nx-ms-version:{ApiVersion}\n"
-            + $"/{AzuriteServer.AccountName}{uri.AbsolutePath}";
+            + $"/{AzuriteServer.AccountName}{uri.AbsolutePath}"
+            + (query is null ? "" : string.Concat(query.Select(q => $"\n{q.Key}:{q.Value}"))); // parameters, sorted, unescaped
         var signature = Convert.ToBase64String(HMACSHA256.HashData(Convert.FromBase64String(AzuriteServer.AccountKey), Encoding.UTF8.GetBytes(stringToSign)));
         request.Headers.TryAddWithoutValidation("Authorization", $"SharedKey {AzuriteServer.AccountName}:{signature}");
         return await http.SendAsync(request);

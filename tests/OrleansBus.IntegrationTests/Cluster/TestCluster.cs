@@ -212,6 +212,16 @@ internal sealed class TestCluster : IAsyncDisposable
         return [.. rows];
     }
 
+    /// <summary>The rows <paramref name="sql"/> counts (<c>@c</c> is <paramref name="category"/>), from PostgreSQL itself.</summary>
+    public async Task<long> CountAsync(string sql, string category)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString + ";Pooling=false;Search Path=" + Schema);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.AddWithValue("c", category);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     /// <summary>The silos recorded as replicas of <paramref name="chunk"/>, from PostgreSQL itself.</summary>
     public async Task<string[]> ReplicasAsync(string category, string chunk)
     {

@@ -43,7 +43,7 @@ public sealed class BadCategoryNameTests(SiloApiFactory silo) : IClassFixture<Si
         ("caf%C3%A9", "non-ASCII letter"),
     ];
 
-    public static readonly string[] Endpoints = ["produce", "list-chunks", "put-settings", "get-settings", "read-chunk"];
+    public static readonly string[] Endpoints = ["produce", "list-chunks", "put-settings", "get-settings", "read-chunk", "delete"];
 
     private readonly HttpClient _client = silo.CreateClient();
 
@@ -160,6 +160,7 @@ public sealed class BadCategoryNameTests(SiloApiFactory silo) : IClassFixture<Si
             Content = new StringContent("""{"maxChunkBytes":4096}""", Encoding.UTF8, "application/json"),
         },
         "get-settings" => new HttpRequestMessage(HttpMethod.Get, RawUri(_client, $"/v1/categories/{segment}")),
+        "delete" => new HttpRequestMessage(HttpMethod.Delete, RawUri(_client, $"/v1/categories/{segment}")),
         "read-chunk" => new HttpRequestMessage(HttpMethod.Get, RawUri(_client, $"/v1/categories/{segment}/chunks/silo1-chunk000000000")),
         _ => throw new ArgumentOutOfRangeException(nameof(endpoint), endpoint, "Unknown endpoint."),
     };

@@ -50,7 +50,13 @@ public class SiloApiFactory : WebApplicationFactory<Program>
     }
 
     /// <summary>A silo whose data directory is <paramref name="dataDir"/>; the caller owns (and deletes) it.</summary>
-    public static SiloApiFactory OnDataDir(string dataDir) => new(dataDir);
+    public static SiloApiFactory OnDataDir(string dataDir, params (string Key, string Value)[] settings)
+    {
+        var factory = new SiloApiFactory(dataDir);
+        foreach (var (key, value) in settings)
+            factory._settings[key] = value;
+        return factory;
+    }
 
     /// <summary>A silo whose clock is <paramref name="time"/> (the TimeProvider every component takes), with these settings.</summary>
     public static SiloApiFactory WithClock(TimeProvider time, params (string Key, string Value)[] settings)
