@@ -104,6 +104,29 @@ public sealed class ObusCliTests(ClientSilo silo) : IClassFixture<ClientSilo>
             && line.TrimEnd().EndsWith("10737418240", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Categories_delete_needs_yes_from_a_script_then_waits_until_the_category_is_gone()
+    {
+        Assert.Equal(0, (await Obus.RunAsync(Server, "one\ntwo\n", "produce", "scrap")).ExitCode);
+
+        var unconfirmed = await Obus.RunAsync(Server, null, "categories", "delete", "scrap");
+        var stillThere = await Obus.RunAsync(Server, null, "chunks", "scrap");
+        var deleted = await Obus.RunAsync(Server, null, "categories", "delete", "scrap", "--yes");
+        var gone = await Obus.RunAsync(Server, null, "chunks", "scrap");
+        var unknown = await Obus.RunAsync(Server, null, "categories", "delete", "scrap", "--yes");
+
+        Assert.True(unconfirmed.ExitCode == 2, unconfirmed.ToString());
+        Assert.Contains("scrap was not deleted: confirm by typing its name, or add --yes", unconfirmed.Stderr, StringComparison.Ordinal);
+        Assert.True(stillThere.ExitCode == 0, stillThere.ToString());
+        Assert.True(deleted.ExitCode == 0, deleted.ToString());
+        Assert.Contains("scrap: deleting (1 chunks and 0 groups left", deleted.Stdout, StringComparison.Ordinal);
+        Assert.Contains("scrap: deleted", deleted.Stdout, StringComparison.Ordinal);
+        Assert.True(gone.ExitCode == 1, gone.ToString());
+        Assert.Contains(BusErrorCodes.CategoryNotFound, gone.Stderr, StringComparison.Ordinal);
+        Assert.True(unknown.ExitCode == 1, unknown.ToString());
+        Assert.Contains(BusErrorCodes.CategoryNotFound, unknown.Stderr, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--retention", "7x", "is not a duration such as 7d")]
     [InlineData("--retention-bytes", "10 GiBs", "is not a size such as 64MiB")]
