@@ -69,6 +69,10 @@ public sealed class TracingTests : IDisposable
         Assert.Equal(
             ["OrleansBus orleansbus.append", "Microsoft.AspNetCore server", "System.Net.Http client", "Microsoft.AspNetCore server", "System.Net.Http client", "OrleansBus orleansbus.produce"],
             chain.Select(a => a.Source.Name + " " + (a.Source.Name == ServiceDefaultsExtensions.TelemetryName ? a.OperationName : a.Kind.ToString().ToLowerInvariant())));
+
+        // Stopped as a host stops them, before they are disposed: the silo seals its chunk while Orleans still runs.
+        await gatewayHost.StopAsync();
+        await siloHost.StopAsync();
     }
 
     private async Task<Activity> StoppedAsync(Func<Activity, bool> match)

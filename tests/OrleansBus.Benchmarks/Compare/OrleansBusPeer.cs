@@ -65,11 +65,27 @@ internal sealed class OrleansBusPeer : IPeer
             throw new InvalidOperationException($"group {group} on the new category {stream} got messages");
     }
 
+    /// <summary>
+    /// Deletes the category and waits until it is gone (GET answers 404): the deletion runs in the background, and its
+    /// file deletions must not land in the next workload's measurement (Redis and NATS delete before they answer).
+    /// </summary>
     public void DropStream(string stream)
     {
-        using var response = _admin!.Send(new HttpRequestMessage(HttpMethod.Delete, $"v1/categories/{stream}"));
-        if (response.StatusCode != HttpStatusCode.NotFound)
+        using (var response = _admin!.Send(new HttpRequestMessage(HttpMethod.Delete, $"v1/categories/{stream}")))
+        {
+            if (response.StatusCode == HttpStatusCode.NotFound)
+                return;
             Ensure(response, $"delete {stream}");
+        }
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            using var get = _admin.Send(new HttpRequestMessage(HttpMethod.Get, $"v1/categories/{stream}"));
+            if (get.StatusCode == HttpStatusCode.NotFound)
+                return;
+            Thread.Sleep(50);
+        }
+        throw new TimeoutException($"delete {stream}: still being deleted after 60 s");
     }
 
     public IProducerClient OpenProducer(string stream) =>
