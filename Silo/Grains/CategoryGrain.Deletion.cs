@@ -42,9 +42,11 @@ public sealed partial class CategoryGrain
             if (await GetSettingsAsync() is null)
                 return null;
             var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            // The table's mark first: a mark without a deletion is harmless (no grain finds one to resume), a deletion
+            // without its mark could not be resumed by the other silos if this grain's silo died.
+            await database.MarkCategoryDeletingAsync(Category, now, CancellationToken.None);
             state.State.Deletion = new CategoryDeletionState { StartedAtMs = now };
             await state.WriteStateAsync();
-            await database.MarkCategoryDeletingAsync(Category, now, CancellationToken.None);
             ExpireAllInMemory();
             UpdateRetentionTimer();
             LogDeletionStarted(logger, Category, _chunks.Count, state.State.Groups.Count);
