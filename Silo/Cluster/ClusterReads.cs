@@ -19,7 +19,8 @@ namespace OrleansBus.Silo.Cluster;
 /// </summary>
 public sealed partial class ClusterReads(
     LogStore store, IMetadataStore metadata, Membership membership, PeerClient peers, Archiver archiver, IGrainFactory grains,
-    IOptions<BusOptions> options, TimeProvider time, ILogger<ClusterReads> logger, IServiceProvider services) : BackgroundService, ICatalogObserver
+    IOptions<BusOptions> options, TimeProvider time, ILogger<ClusterReads> logger,
+    [FromKeyedServices(CatalogStore.DatabaseKey)] IMetadataStore database) : BackgroundService, ICatalogObserver
 {
     /// <summary>Subscriptions lapse after a few minutes (and with the grain's silo); renewing them this often keeps them.</summary>
     private static readonly TimeSpan ResubscribeInterval = TimeSpan.FromSeconds(20);
@@ -104,7 +105,6 @@ public sealed partial class ClusterReads(
         try
         {
             // The table itself (not the grains): which categories are marked, without waking every category's grain.
-            var database = services.GetRequiredKeyedService<IMetadataStore>(CatalogStore.DatabaseKey);
             foreach (var row in await database.ListCategoriesAsync(CancellationToken.None))
             {
                 if (row.DeletingAtMs > 0)

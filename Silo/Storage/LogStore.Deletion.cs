@@ -44,7 +44,7 @@ public sealed partial class LogStore
     /// <summary>The category's folder and its archive downloads. A folder already gone is fine (a second drop, a restart).</summary>
     private void DeleteCategoryFiles(string category)
     {
-        foreach (var directory in (string[])[Path.Combine(CategoriesDir, category), Path.Combine(DataDir, "cache", category)])
+        foreach (var directory in (string[])[Path.Combine(CategoriesDir, category), Path.Combine(CacheDir, category)])
         {
             if (System.IO.Directory.Exists(directory))
                 System.IO.Directory.Delete(directory, recursive: true);
@@ -65,7 +65,7 @@ public sealed partial class LogStore
     /// </summary>
     private void DeleteFilesOfDeletedCategories(Dictionary<string, HashSet<string>> rowsByCategory)
     {
-        foreach (var root in (string[])[CategoriesDir, Path.Combine(DataDir, "cache")])
+        foreach (var root in (string[])[CategoriesDir, CacheDir])
         {
             if (!System.IO.Directory.Exists(root))
                 continue;

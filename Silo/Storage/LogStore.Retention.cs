@@ -43,7 +43,10 @@ public sealed partial class LogStore
     }
 
     /// <summary>Where an archived chunk is downloaded to when no local copy is left.</summary>
-    internal string CachePath(string category, string chunk) => Path.Combine(DataDir, "cache", category, chunk);
+    internal string CachePath(string category, string chunk) => Path.Combine(CacheDir, category, chunk);
+
+    /// <summary><c>&lt;DataDir&gt;/cache</c>: archived chunks downloaded because no local copy was left, one folder per category.</summary>
+    internal string CacheDir => Path.Combine(DataDir, "cache");
 
     private async Task CloseAfterGraceAsync(Chunk chunk)
     {

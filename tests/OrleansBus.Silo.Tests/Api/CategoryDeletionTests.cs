@@ -32,7 +32,7 @@ public sealed class CategoryDeletionTests
                 await PutCategoryAsync(client, c, OneKiBChunks);
                 for (var i = 0; i < 3; i++)
                     await ProduceAsync(client, c, Lines(10, 100, (byte)('a' + i))); // two sealed chunks, the third active
-                await WaitUntilAsync(async () => (await ListChunksAsync(client, c)).Count(k => k.State == "archived") == 2, "two chunks archived");
+                await WaitUntilAsync(TimeSpan.FromSeconds(30), async () => (await ListChunksAsync(client, c)).Count(k => k.State == "archived") == 2, "two chunks archived");
                 using (var poll = await PollAsync(client, c, "g", maxMessages: 5))
                     await AssertStatusAsync(poll, HttpStatusCode.OK);
                 before = await ListChunksAsync(client, c);
@@ -60,7 +60,7 @@ public sealed class CategoryDeletionTests
                     Assert.Equal(started.Deletion.StartedAtMs, (await twice.Content.ReadFromJsonAsync<CategoryInfo>())!.Deletion!.StartedAtMs);
                 }
                 // This silo dropped it: its files are gone, though rows, group and blobs wait for the next step.
-                await WaitUntilAsync(() => Task.FromResult(!Directory.Exists(Path.Combine(silo.CategoriesDir, c))), "the category's folder deleted");
+                await WaitUntilAsync(TimeSpan.FromSeconds(30), () => Task.FromResult(!Directory.Exists(Path.Combine(silo.CategoriesDir, c))), "the category's folder deleted");
                 Assert.True(File.Exists(Path.Combine(dataDir, "archive", c, before[0].Name)), "the blob went before its step");
             }
 
@@ -68,7 +68,7 @@ public sealed class CategoryDeletionTests
             await using (var silo = SiloApiFactory.OnDataDir(dataDir))
             {
                 using var client = silo.CreateClient();
-                await WaitUntilAsync(async () =>
+                await WaitUntilAsync(TimeSpan.FromSeconds(30), async () =>
                 {
                     using var get = await client.GetAsync(new Uri($"/v1/categories/{c}", UriKind.Relative));
                     return get.StatusCode == HttpStatusCode.NotFound;
@@ -117,15 +117,4 @@ public sealed class CategoryDeletionTests
 
     private static Task<HttpResponseMessage> PollAsync(HttpClient client, string category, string group, int maxMessages) =>
         client.PostAsync(new Uri($"/v1/categories/{category}/groups/{group}/poll?max_messages={maxMessages}", UriKind.Relative), null);
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        for (var i = 0; i < 300; i++)
-        {
-            if (await condition())
-                return;
-            await Task.Delay(100);
-        }
-        throw new Xunit.Sdk.XunitException($"Not within 30 s: {what}.");
-    }
 }

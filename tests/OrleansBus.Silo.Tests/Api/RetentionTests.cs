@@ -33,13 +33,13 @@ public sealed class RetentionTests
         await ProduceAsync(client, c, Lines(10, 100, (byte)'b')); // seals chunk 0 at T0
         await ProduceAsync(client, c, Lines(10, 100, (byte)'c')); // seals chunk 1 at T0
         // The seal is recorded just after the produce that caused it: only then may the clock move.
-        await WaitUntilAsync(async () => (await ListChunksAsync(client, c)).Count(k => k.State is "sealed" or "archived") == 2, "chunks 0 and 1 sealed");
+        await WaitUntilAsync(TimeSpan.FromSeconds(10), async () => (await ListChunksAsync(client, c)).Count(k => k.State is "sealed" or "archived") == 2, "chunks 0 and 1 sealed");
         clock.Advance(TimeSpan.FromMinutes(30));
         await ProduceAsync(client, c, Lines(10, 100, (byte)'d')); // seals chunk 2 at T0 + 30 min
         await ProduceAsync(client, c, Lines(10, 100, (byte)'e')); // seals chunk 3; chunk 4 stays active
         var chunks = await ListChunksAsync(client, c);
         Assert.Equal(5, chunks.Length);
-        await WaitUntilAsync(async () => (await ListChunksAsync(client, c)).Take(4).All(k => k.State == "archived"), "the four sealed chunks archived");
+        await WaitUntilAsync(TimeSpan.FromSeconds(10), async () => (await ListChunksAsync(client, c)).Take(4).All(k => k.State == "archived"), "the four sealed chunks archived");
 
         // A group acknowledges half of chunk 0 before anything expires.
         using (var poll = await client.PostAsync(new Uri($"/v1/categories/{c}/groups/g/poll?max_messages=5", UriKind.Relative), null))
@@ -58,7 +58,7 @@ public sealed class RetentionTests
         foreach (var name in expired)
         {
             Assert.False(File.Exists(Path.Combine(silo.DataDir, "archive", c, name)), $"the blob of {name} is still in the archive");
-            await WaitUntilAsync(() => Task.FromResult(!File.Exists(Path.Combine(silo.CategoriesDir, c, name))), $"the local file of {name} deleted");
+            await WaitUntilAsync(TimeSpan.FromSeconds(10), () => Task.FromResult(!File.Exists(Path.Combine(silo.CategoriesDir, c, name))), $"the local file of {name} deleted");
             using var read = await ReadRawAsync(client, c, name, "?offset=0&max_bytes=100");
             await AssertProblemAsync(read, HttpStatusCode.Gone, BusErrorCodes.ChunkExpired);
         }
@@ -85,7 +85,7 @@ public sealed class RetentionTests
         await PutCategoryAsync(client, c, OneKiBChunks + ""","retentionBytes":3000}""");
         for (var i = 0; i < 8; i++)
             await ProduceAsync(client, c, Lines(10, 100, (byte)('a' + i))); // 7 sealed chunks of 1,000 bytes, the 8th active
-        await WaitUntilAsync(async () => (await ListChunksAsync(client, c)).Count(k => k.State is "sealed" or "archived") == 7, "seven chunks sealed");
+        await WaitUntilAsync(TimeSpan.FromSeconds(10), async () => (await ListChunksAsync(client, c)).Count(k => k.State is "sealed" or "archived") == 7, "seven chunks sealed");
         var chunks = await ListChunksAsync(client, c);
 
         var expired = await Category(silo, c).ApplyRetentionAsync();
@@ -137,15 +137,4 @@ public sealed class RetentionTests
 
     private static ICategoryGrain Category(SiloApiFactory silo, string category) =>
         silo.Services.GetRequiredService<IGrainFactory>().GetGrain<ICategoryGrain>(category);
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        for (var i = 0; i < 200; i++)
-        {
-            if (await condition())
-                return;
-            await Task.Delay(50);
-        }
-        throw new Xunit.Sdk.XunitException($"Not within 10 s: {what}.");
-    }
 }
