@@ -25,7 +25,7 @@ internal static class CompareCommand
         }
         var peers = new List<Func<IPeer>>();
         if (o.Systems.Contains("orleansbus"))
-            peers.Add(() => new OrleansBusPeer());
+            peers.Add(() => new OrleansBusPeer(o.HttpClientProducers));
         foreach (var (name, binary, create) in (ValueTuple<string, string, Func<IPeer>>[])[("redis", "redis-server", () => new RedisPeer()), ("nats", "nats-server", () => new NatsPeer())])
         {
             if (!o.Systems.Contains(name))

@@ -24,9 +24,12 @@ internal sealed class CompareOptions
           --seconds S            (c), (d) how long (default 10)
           --consumers N[,N...]   (e) consumer counts, one phase each (default 1,4)
           --max-phase-seconds S  cap for (a) and each (e) phase (default 20)
-          --warmup-mib K         untimed produce + consume (+ our raw read) per system first (default 32)
+          --warmup-mib K         untimed produce + consume (+ our raw read) per system first (default 32), then
+                                 3 s of untimed single-message fsync produce (0 = no warm-up at all)
           --dd-mib N             MiB each machine dd writes, and the loopback measurement sends (default 256)
           --fdatasync-count N    machine: 1 KiB appends each timed with its fdatasync, capped at 10 s (default 1000)
+          --http-client          our producers use HttpClient's synchronous Send instead of the hand-written
+                                 HTTP/1.1 client (figures recorded before 2026-12-07 05:00 UTC used HttpClient)
           --json PATH            also write the table as JSON
           --help                 print this text
 
@@ -46,6 +49,7 @@ internal sealed class CompareOptions
     public int DdMiB { get; private set; } = 256;
     public int FdatasyncCount { get; private set; } = 1000;
     public string? JsonPath { get; private set; }
+    public bool HttpClientProducers { get; private set; }
     public bool ShowHelp { get; private set; }
 
     public const int ProduceMessageBytes = 100, FsyncMessageBytes = 1024, LatencyMessageBytes = 100;
@@ -61,6 +65,8 @@ internal sealed class CompareOptions
             var (name, value) = equals > 0 ? (args[i][..equals], args[i][(equals + 1)..]) : (args[i], null);
             if (name is "--help" or "-h")
                 o.ShowHelp = true;
+            else if (name == "--http-client")
+                o.HttpClientProducers = true;
             else if (name == "--tiny")
                 o.MakeTiny();
             else if (value is null && i + 1 == args.Length)

@@ -9,10 +9,11 @@ namespace OrleansBus.Benchmarks.Compare;
 /// <summary>
 /// Our silo, the embedded default (SQLite metadata, local archive), started by <see cref="SiloProcess"/> from the
 /// build of the same configuration as this benchmark. Durability is per request (<c>?durability=</c>), so nothing
-/// restarts between workloads. Clients use HttpClient's synchronous <c>Send</c> (HTTP/1.1 keep-alive, one
-/// connection per client), blocking like the Redis and NATS clients.
+/// restarts between workloads. Producers write HTTP/1.1 onto a blocking keep-alive socket like the Redis and NATS clients
+/// (<see cref="WireHttpProducer"/>; <c>--http-client</c>: HttpClient's synchronous <c>Send</c> instead); consumers and
+/// the set-up calls use HttpClient.
 /// </summary>
-internal sealed class OrleansBusPeer : IPeer
+internal sealed class OrleansBusPeer(bool httpClientProducers = false) : IPeer
 {
     private static readonly MediaTypeHeaderValue OctetStream = new("application/octet-stream"), Json = new("application/json");
     private readonly ConcurrentDictionary<string, bool> _groupsFromStart = new();
@@ -88,8 +89,13 @@ internal sealed class OrleansBusPeer : IPeer
         throw new TimeoutException($"delete {stream}: still being deleted after 60 s");
     }
 
-    public IProducerClient OpenProducer(string stream) =>
-        new Producer(Program.CreateClient(Url, 1), new Uri(Url, $"v1/categories/{stream}/messages?durability={(_durability == AckDurability.Fsync ? "fsync" : "page-cache")}"));
+    public IProducerClient OpenProducer(string stream)
+    {
+        var durability = _durability == AckDurability.Fsync ? "fsync" : "page-cache";
+        return httpClientProducers
+            ? new Producer(Program.CreateClient(Url, 1), new Uri(Url, $"v1/categories/{stream}/messages?durability={durability}"))
+            : new WireHttpProducer(Url, stream, durability);
+    }
 
     public IConsumerClient OpenConsumer(string stream, string group, string consumer) =>
         new OrleansBusConsumer(Program.CreateClient(Url, 1), Url, stream, group, consumer, _groupsFromStart.GetValueOrDefault(group, true));

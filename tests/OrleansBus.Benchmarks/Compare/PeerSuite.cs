@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 namespace OrleansBus.Benchmarks.Compare;
 
 /// <summary>
-/// Every workload against one system, in order: warm-up (untimed), (a) produce in 1 MiB batches, our raw read,
+/// Every workload against one system, in order: warm-up (untimed: 1 MiB batches, then single-message fsync), (a) produce in 1 MiB batches, our raw read,
 /// (e) consume of (a)'s data per consumer count, (b1) fsync producers one message per request, (b2) the same in
 /// batches, (c) fsync produce latency, (d) end to end.
 /// Each workload gets a fresh stream, deleted afterwards; a failed workload is recorded and the next one runs.
@@ -34,6 +34,7 @@ internal static class PeerSuite
                 await warmed.RawReadAsync(w, new ExpectedTotals(warm.Messages, warm.Bytes), CompareOptions.Connections, ct);
             Drop(peer, w);
             Console.WriteLine($"{peer.Name,-10} warmup     {o.WarmupMiB} MiB produced and consumed (untimed){(warm.Succeeded ? "" : ": FAILED " + warm.Failure)}");
+            await WarmUpSmallFsyncAsync(peer, o, ct);
         }
 
         var a = NewStream("a");
@@ -91,6 +92,27 @@ internal static class PeerSuite
         }));
         Drop(peer, d);
     }
+
+    /// <summary>
+    /// Single-message fsync produce, untimed, like (b1): the path of (b1), (c) and (d) is other code than 1 MiB batches
+    /// (small bodies, the group commit's sync), and a JIT-compiled server would otherwise spend (b1) compiling it.
+    /// </summary>
+    private static async Task WarmUpSmallFsyncAsync(IPeer peer, CompareOptions o, CancellationToken ct)
+    {
+        await peer.ConfigureAsync(AckDurability.Fsync, ct);
+        var s = NewStream("warmup-small");
+        var warm = Guard(peer, "warmup-small", () =>
+        {
+            peer.CreateStream(s);
+            return ThroughputWorkload.Run(peer, "warmup-small", s, o.Producers, CompareOptions.FsyncMessageBytes, 1, long.MaxValue,
+                TimeSpan.FromSeconds(WarmupSmallSeconds), ct);
+        });
+        Drop(peer, s);
+        await peer.ConfigureAsync(AckDurability.PageCache, ct);
+        Console.WriteLine($"{peer.Name,-10} warmup     {WarmupSmallSeconds} s of 1 KiB fsync produce, one message per request (untimed){(warm.Succeeded ? "" : ": FAILED " + warm.Failure)}");
+    }
+
+    private const int WarmupSmallSeconds = 3;
 
     // Valid as a category, a Redis key and a NATS stream name (no dots).
     private static string NewStream(string workload) => $"cmp-{workload}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
