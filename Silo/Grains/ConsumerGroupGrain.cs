@@ -362,7 +362,7 @@ public sealed partial class ConsumerGroupGrain(
 
     private sealed record Lease(string Token, string Consumer, long End, long Messages, long ExpiresAtMs);
 
-    [LoggerMessage(2303, LogLevel.Information, "Group {Key} deleted with its category")]
+    [LoggerMessage(2305, LogLevel.Information, "Group {Key} deleted with its category")]
     private static partial void LogDeleted(ILogger logger, string key);
 
     [LoggerMessage(2301, LogLevel.Information, "Group {Group} of {Category}: offsets of {Chunks} chunks carried over from the group tables into grain state")]

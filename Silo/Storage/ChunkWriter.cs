@@ -66,8 +66,10 @@ public sealed partial class ChunkWriter : IAsyncDisposable
     internal async Task<AppendResult> AppendAsync(AppendRequest request)
     {
         // Not cancellable once queued: the caller's buffer must stay alive until the writer is done with it.
-        await _queue.Writer.WriteAsync(request);
-        return await request.Completion.Task;
+        // ConfigureAwait(false): the acknowledgement goes back to the caller from the thread that gave it, not through the
+        // scheduler of the grain that called (which every append of the category shares).
+        await _queue.Writer.WriteAsync(request).ConfigureAwait(false);
+        return await request.Completion.Task.ConfigureAwait(false);
     }
 
     /// <summary>Seals the active chunk if it was created before <paramref name="createdBefore"/> (null: always).</summary>
