@@ -115,6 +115,9 @@ public sealed partial class ConsumerGroups
             SeekTarget.Latest => (SeekKinds.Latest, NowMs),
             _ => (SeekKinds.Time, at!.Value.ToUnixTimeMilliseconds()),
         };
+        // Every chunk of the catalog, not just those this silo has seen: the seek is marked applied here, so a chunk
+        // learned of later would keep the group's old position (and this answer would leave it out of the lag).
+        await reads.RefreshAsync(log, TimeSpan.Zero, cancellationToken);
         var generation = await Groups.SeekAsync(group, log.Name, kind, timeMs, cancellationToken);
         await ApplySeekAsync(group, log, generation, kind, timeMs, exactLatest: true, cancellationToken);
         log.SignalDataArrived();

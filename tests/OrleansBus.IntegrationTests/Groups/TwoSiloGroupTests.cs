@@ -182,6 +182,25 @@ public sealed class TwoSiloGroupTests
         Assert.Equal(["a-1", "a-2", "b-1", "b-2"], again.Order());
     }
 
+    [Fact]
+    public async Task A_seek_through_a_silo_that_never_served_the_category_rewinds_chunks_it_has_not_seen_yet()
+    {
+        using var dir = new TempDirectory("groups2");
+        var settings = await GroupSilo.MetadataSettingsAsync(MetadataBackend.Postgres);
+        await using var first = await GroupSilo.StartAsync(dir.Combine("sa", "data"), "sa", settings);
+        await using var second = await GroupSilo.StartAsync(dir.Combine("sb", "data"), "sb", settings);
+        await first.Api.ProduceAsync("ledger", "l-1\nl-2\nl-3\n");
+        var all = await first.Api.PollAsync("ledger", "audit", new PollQuery());
+        Assert.Equal(HttpStatusCode.NoContent, (await first.Api.AckAsync("ledger", "audit", all!.Token)).Status);
+        Assert.Equal(0, (await first.Api.StatusAsync("ledger", "audit")).LagMessages);
+
+        // sb has neither written nor served "ledger": the seek is its first request for it, and sa's chunk is not known
+        // there yet. The seek must still rewind that chunk, and its answer must say so.
+        Assert.Equal(3, (await second.Api.SeekAsync("ledger", "audit", "earliest")).LagMessages);
+        Assert.Equal(3, (await first.Api.StatusAsync("ledger", "audit")).LagMessages);
+        Assert.Equal(["l-1", "l-2", "l-3"], (await second.Api.PollAsync("ledger", "audit", new PollQuery()))!.Messages);
+    }
+
     private static async Task<List<string>> ProduceAsync(GroupApi api, string prefix)
     {
         var all = new List<string>(MessagesPerSilo);
