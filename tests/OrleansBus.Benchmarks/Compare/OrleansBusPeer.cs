@@ -129,13 +129,18 @@ internal sealed class OrleansBusPeer(bool httpClientProducers = false) : IPeer
             request.Content.Headers.ContentType = OctetStream;
             using var response = client.Send(request, HttpCompletionOption.ResponseHeadersRead);
             Ensure(response, "produce");
-            var ack = JsonSerializer.Deserialize(response.Content.ReadAsStream(), BenchJsonContext.Default.ProduceResult);
-            if (ack is null || ack.Messages != messages.Length / messageBytes || ack.Length != messages.Length)
-                throw new InvalidOperationException($"produce: sent {messages.Length / messageBytes} messages, acknowledged {ack?.Messages}");
+            EnsureAcknowledged(JsonSerializer.Deserialize(response.Content.ReadAsStream(), BenchJsonContext.Default.ProduceResult), messages.Length, messageBytes);
         }
 
         public void Dispose() => client.Dispose();
     }
 
     internal static MediaTypeHeaderValue JsonType => Json;
+
+    /// <summary>Throws unless <paramref name="ack"/> acknowledges every message of the <paramref name="bytes"/> sent.</summary>
+    internal static void EnsureAcknowledged(ProduceResult? ack, int bytes, int messageBytes)
+    {
+        if (ack is null || ack.Messages != bytes / messageBytes || ack.Length != bytes)
+            throw new InvalidOperationException($"produce: sent {bytes / messageBytes} messages, acknowledged {ack?.Messages}");
+    }
 }

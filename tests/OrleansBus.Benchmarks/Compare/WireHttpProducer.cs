@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Text;
 using System.Text;
 using System.Text.Json;
@@ -14,7 +15,7 @@ internal sealed class WireHttpProducer : IProducerClient
 {
     private readonly WireConnection _connection;
     private readonly byte[] _head;
-    private byte[] _body = new byte[4096];
+    private readonly ArrayBufferWriter<byte> _body = new(4096);
 
     public WireHttpProducer(Uri silo, string stream, string durability)
     {
@@ -29,18 +30,16 @@ internal sealed class WireHttpProducer : IProducerClient
         _connection.Write(messages.Length);
         _connection.Write("\r\n\r\n"u8);
         _connection.Write(messages.Span);
-        var status = ReadResponse(out var length);
-        var body = _body.AsSpan(0, length);
+        var status = ReadResponse();
         if (status != 200)
-            throw new HttpRequestException($"produce: HTTP {status} {Encoding.UTF8.GetString(body)}");
-        var ack = JsonSerializer.Deserialize(body, BenchJsonContext.Default.ProduceResult);
-        if (ack is null || ack.Messages != messages.Length / messageBytes || ack.Length != messages.Length)
-            throw new InvalidOperationException($"produce: sent {messages.Length / messageBytes} messages, acknowledged {ack?.Messages}");
+            throw new HttpRequestException($"produce: HTTP {status} {Encoding.UTF8.GetString(_body.WrittenSpan)}");
+        OrleansBusPeer.EnsureAcknowledged(JsonSerializer.Deserialize(_body.WrittenSpan, BenchJsonContext.Default.ProduceResult), messages.Length, messageBytes);
     }
 
-    /// <summary>Status of one response, its body left in the body buffer: Content-Length or chunked (what Kestrel sends for a streamed JSON reply).</summary>
-    private int ReadResponse(out int bodyLength)
+    /// <summary>Status of one response, its body left in <see cref="_body"/>: Content-Length or chunked (what Kestrel sends for a streamed JSON reply).</summary>
+    private int ReadResponse()
     {
+        _body.ResetWrittenCount();
         var statusLine = _connection.ReadLine(); // HTTP/1.1 200 OK
         if (statusLine.Length < 12 || !Utf8Parser.TryParse(statusLine.Slice(9, 3), out int status, out _))
             throw new InvalidOperationException($"produce: not an HTTP status line: {Encoding.ASCII.GetString(statusLine)}");
@@ -53,40 +52,27 @@ internal sealed class WireHttpProducer : IProducerClient
             else if (line.StartsWith("Transfer-Encoding:"u8) && line.IndexOf("chunked"u8) >= 0)
                 chunked = true;
         }
-        var used = 0;
         if (!chunked)
         {
             if (contentLength < 0)
                 throw new InvalidOperationException("produce: a reply with neither Content-Length nor chunked encoding");
-            Append(_connection.ReadExact((int)contentLength), ref used);
-            bodyLength = used;
+            _body.Write(_connection.ReadExact((int)contentLength));
             return status;
         }
-        while (true)
+        for (var sizeLine = _connection.ReadLine(); ; sizeLine = _connection.ReadLine())
         {
-            var sizeLine = _connection.ReadLine();
             if (!Utf8Parser.TryParse(sizeLine, out int size, out _, 'x'))
                 throw new InvalidOperationException($"produce: bad chunk size {Encoding.ASCII.GetString(sizeLine)}");
             if (size == 0)
-            {
-                while (_connection.ReadLine().Length > 0)
-                {
-                    // trailers: none expected, skipped
-                }
-                bodyLength = used;
-                return status;
-            }
-            Append(_connection.ReadExact(size), ref used);
+                break;
+            _body.Write(_connection.ReadExact(size));
             _connection.ReadLine(); // the CRLF after the chunk
         }
-    }
-
-    private void Append(ReadOnlySpan<byte> data, ref int used)
-    {
-        if (used + data.Length > _body.Length)
-            Array.Resize(ref _body, Math.Max(_body.Length * 2, used + data.Length));
-        data.CopyTo(_body.AsSpan(used));
-        used += data.Length;
+        while (_connection.ReadLine().Length > 0)
+        {
+            // trailers after the last chunk: none expected, skipped up to the empty line
+        }
+        return status;
     }
 
     public void Dispose() => _connection.Dispose();

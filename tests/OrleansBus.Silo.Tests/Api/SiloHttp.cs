@@ -143,7 +143,6 @@ public static class SiloHttp
         return body;
     }
 
-    /// <summary>A fresh category name, unique per call, valid under the name rule.</summary>
     /// <summary>Checks <paramref name="condition"/> every 50 ms until it holds; fails naming <paramref name="what"/> after <paramref name="timeout"/>.</summary>
     public static async Task WaitUntilAsync(TimeSpan timeout, Func<Task<bool>> condition, string what)
     {
@@ -156,6 +155,7 @@ public static class SiloHttp
         }
     }
 
+    /// <summary>A fresh category name, unique per call, valid under the name rule.</summary>
     public static string NewCategory(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}";
 
     private static string Truncate(string text) => text.Length > 600 ? text[..600] + "…" : text;
